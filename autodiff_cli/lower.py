@@ -1,0 +1,99 @@
+"""Syntax tree -> graph. Iterative post-order walk with an explicit stack."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from . import ast
+from .engine import Graph
+from .errors import NameError_, Problem, UsageError
+from .ops import CONSTANTS, FUNCTIONS, OPS
+
+
+def lower(program: ast.Program, variables: Iterable[str]) -> Graph:
+    """Build the graph of a program. `variables` are the names bound by the caller (--at);
+    every other name must be assigned before use or be a constant (pi, e)."""
+    bound = list(dict.fromkeys(variables))
+    graph = Graph(program.source)
+    src = program.source
+    assigned_anywhere = {s.name for s in program.stmts if isinstance(s, ast.Assign)}
+    env: dict[str, int] = {}
+    problems: list[Problem] = []
+    unbound: dict[str, Problem] = {}
+    for stmt in program.stmts:
+        if isinstance(stmt, ast.Assign):
+            if stmt.name in env:
+                problems.append(Problem(f"{stmt.name} is assigned twice", stmt.name_span))
+            elif stmt.name in bound:
+                problems.append(Problem(
+                    f"{stmt.name} is assigned here and also given a value with --at",
+                    stmt.name_span))
+            node = _lower_expr(stmt.expr, graph, env, bound, assigned_anywhere, problems,
+                               unbound)
+            if node >= 0:
+                if not graph.labels[node]:
+                    graph.labels[node] = stmt.name
+                env[stmt.name] = node
+            graph.output = node
+        else:
+            graph.output = _lower_expr(stmt, graph, env, bound, assigned_anywhere, problems,
+                                       unbound)
+    problems.extend(unbound.values())
+    if problems:
+        problems.sort(key=lambda p: p.span or (0, 0))
+        first, *more = problems
+        hint = ""
+        if unbound:
+            hint = "give values with --at, e.g. --at " + ",".join(f"{n}=1" for n in unbound)
+        raise NameError_(first.message, src, first.span, hint=hint, more=more)
+    for name in bound:  # bound but unused: a variable all the same, with gradient 0
+        graph.variable(name)
+    return graph
+
+
+def _lower_expr(root: ast.Expr, graph: Graph, env: dict[str, int], bound: list[str],
+                assigned: set[str], problems: list[Problem],
+                unbound: dict[str, Problem]) -> int:
+    results: list[int] = []
+    stack: list[tuple[ast.Expr, bool]] = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if isinstance(node, ast.Num):
+            results.append(graph.constant(node.value, node.span, node.text))
+        elif isinstance(node, ast.Name):
+            results.append(_resolve(node, graph, env, bound, assigned, problems, unbound))
+        elif isinstance(node, ast.Call):
+            if not ready:
+                stack.append((node, True))
+                stack.extend((arg, False) for arg in reversed(node.args))
+                continue
+            n = len(node.args)
+            args = tuple(results[len(results) - n:])
+            del results[len(results) - n:]
+            op = OPS.get(node.op)
+            if op is None:
+                raise UsageError(f"'{node.op}' needs matrix support, which this version does "
+                                 "not have yet", graph.source, node.span)
+            results.append(-1 if min(args) < 0 else graph.add(op, args, node.span))
+        elif isinstance(node, ast.Array):
+            raise UsageError("matrix and vector literals are not supported yet",
+                             graph.source, node.span)
+    return results[0]
+
+
+def _resolve(node: ast.Name, graph: Graph, env: dict[str, int], bound: list[str],
+             assigned: set[str], problems: list[Problem], unbound: dict[str, Problem]) -> int:
+    name = node.id
+    if name in env:
+        return env[name]
+    if name in bound:
+        return graph.variable(name, node.span)
+    if name in assigned:
+        problems.append(Problem(f"{name} is used before it is assigned", node.span))
+    elif name in CONSTANTS:
+        return graph.constant(CONSTANTS[name], node.span, name)
+    elif name in FUNCTIONS:
+        problems.append(Problem(f"{name} is a function: write {name}(...)", node.span))
+    elif name not in unbound:
+        unbound[name] = Problem(f"{name} has no value", node.span)
+    return -1

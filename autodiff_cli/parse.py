@@ -1,0 +1,204 @@
+"""Text -> syntax tree. The grammar is grammars/expr.lark; Lark's LALR parser builds our
+tree directly through an inline transformer, so no parse tree (and no recursion) is made."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tempfile
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Transformer, v_args
+from . import ast
+from .errors import ArityError, AutodiffError, NameError_, ParseError, Span
+from .ops import CONSTANTS, FUNCTIONS, lookup
+
+# Human names of the grammar's terminals, for "expected ..." in parse errors.
+TERMINALS = {
+    "NUMBER": "a number", "NAME": "a name", "FUNC": "a function", "LPAR": "'('",
+    "RPAR": "')'", "LBRACKET": "'['", "RBRACKET": "']'", "PLUS": "'+'", "MINUS": "'-'",
+    "STAR": "'*'", "SLASH": "'/'", "AT": "'@'", "POW": "'^'", "EQUAL": "'='", "COMMA": "','",
+    "DOT_T": "'.T'", "SEP": "';' or a new line", "$END": "the end of the input",
+}
+
+
+def grammar_text() -> str:
+    """The grammar, from the installed package or, in a source checkout, from grammars/."""
+    try:
+        return resources.files("autodiff_cli").joinpath("grammars/expr.lark").read_text("utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        path = Path(__file__).resolve().parent.parent / "grammars" / "expr.lark"
+        return path.read_text("utf-8")
+
+
+def _span(*parts: Any) -> Span:
+    first, last = parts[0], parts[-1]
+    return (first.start_pos if hasattr(first, "start_pos") else first.start,
+            last.end_pos if hasattr(last, "end_pos") else last.end)
+
+
+def _ends_with_name(node: ast.Expr) -> bool:
+    """Whether the source of node ends with a bare name (not a number or ')')."""
+    while isinstance(node, ast.Call) and node.args and node.end == node.args[-1].end:
+        node = node.args[-1]
+    return isinstance(node, ast.Name) and node.end - node.start == len(node.id)
+
+
+@v_args(inline=True)
+class _Build(Transformer):  # type: ignore[type-arg]
+    """Inline callbacks of the LALR parser: one per grammar alias."""
+
+    def program(self, *items: Any) -> list[ast.Stmt]:
+        return [i for i in items if isinstance(i, (ast.Expr, ast.Assign))]
+
+    def assign(self, name: Any, _eq: Any, expr: ast.Expr) -> ast.Assign:
+        return ast.Assign(str(name), (name.start_pos, name.end_pos), expr, name.start_pos,
+                          expr.end)
+
+    def _binary(self, op: str, left: ast.Expr, right: ast.Expr) -> ast.Call:
+        return ast.Call(op, (left, right), left.start, right.end)
+
+    def add(self, left: ast.Expr, _t: Any, right: ast.Expr) -> ast.Call:
+        return self._binary("add", left, right)
+
+    def sub(self, left: ast.Expr, _t: Any, right: ast.Expr) -> ast.Call:
+        return self._binary("sub", left, right)
+
+    def mul(self, left: ast.Expr, _t: Any, right: ast.Expr) -> ast.Call:
+        return self._binary("mul", left, right)
+
+    def div(self, left: ast.Expr, _t: Any, right: ast.Expr) -> ast.Call:
+        return self._binary("div", left, right)
+
+    def matmul(self, left: ast.Expr, _t: Any, right: ast.Expr) -> ast.Call:
+        return self._binary("matmul", left, right)
+
+    def pow(self, left: ast.Expr, _t: Any, right: ast.Expr) -> ast.Call:
+        return self._binary("pow", left, right)
+
+    def implicit_mul(self, left: ast.Expr, right: ast.Expr) -> ast.Call:
+        if isinstance(right, ast.Num) or _ends_with_name(left):
+            raise ParseError(
+                "missing operator between two terms",
+                span=(right.start, right.end),
+                hint="write '*' between them, as in 2*x; implicit multiplication works after "
+                "a number or ')' (2x, 2(a+b), (a+b)(b+1))")
+        return self._binary("mul", left, right)
+
+    def neg(self, sign: Any, operand: ast.Expr) -> ast.Expr:
+        if isinstance(operand, ast.Num) and not operand.text.startswith("-"):
+            return ast.Num(-operand.value, "-" + operand.text, sign.start_pos, operand.end)
+        return ast.Call("neg", (operand,), sign.start_pos, operand.end)
+
+    def pos(self, sign: Any, operand: ast.Expr) -> ast.Expr:
+        operand.start = sign.start_pos
+        return operand
+
+    def transpose(self, operand: ast.Expr, tok: Any) -> ast.Call:
+        return ast.Call("transpose", (operand,), operand.start, tok.end_pos)
+
+    def num(self, tok: Any) -> ast.Num:
+        value = float(tok)
+        if math.isinf(value):
+            raise ParseError(f"the number {tok} is too large for a float",
+                             span=(tok.start_pos, tok.end_pos))
+        return ast.Num(value, str(tok), tok.start_pos, tok.end_pos)
+
+    def var(self, tok: Any) -> ast.Name:
+        return ast.Name(str(tok), tok.start_pos, tok.end_pos)
+
+    def paren(self, lpar: Any, inner: ast.Expr, rpar: Any) -> ast.Expr:
+        inner.start, inner.end = lpar.start_pos, rpar.end_pos
+        return inner
+
+    def args(self, *items: Any) -> list[ast.Expr]:
+        return [i for i in items if isinstance(i, ast.Expr)]
+
+    def call(self, name: Any, lpar: Any, args: list[ast.Expr] | None, rpar: Any) -> ast.Call:
+        fname, span, args = str(name), (name.start_pos, rpar.end_pos), args or []
+        op = lookup(fname, len(args))
+        if op is None:
+            if fname in FUNCTIONS:
+                arities = " or ".join(str(n) for n in sorted(FUNCTIONS[fname]))
+                raise ArityError(
+                    f"{fname}() takes {arities} argument{'s' if arities != '1' else ''}, "
+                    f"got {len(args)}", span=span)
+            known = sorted(FUNCTIONS)
+            close = difflib.get_close_matches(fname, known, n=1)
+            maybe = f"did you mean {close[0]}(...)? " if close else ""
+            raise NameError_(
+                f"unknown function {fname}()", span=(name.start_pos, name.end_pos),
+                hint=f"{maybe}To multiply, write {fname}*(...). "
+                f"Known functions: {', '.join(known)}")
+        return ast.Call(op.name, tuple(args), span[0], span[1])
+
+    def array(self, lb: Any, items: list[ast.Expr] | None, rb: Any) -> ast.Array:
+        return ast.Array(tuple(items or ()), lb.start_pos, rb.end_pos)
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Any:
+    text = grammar_text()
+    options: dict[str, Any] = dict(
+        start="program", parser="lalr", lexer="contextual", keep_all_tokens=True,
+        maybe_placeholders=True, transformer=_Build())
+    cache = Path(tempfile.gettempdir()) / f"autodiff-cli-{_digest(text)}.lark"
+    try:
+        return Lark(text, cache=str(cache), **options)
+    except Exception:  # an unwritable or corrupt cache must not stop the tool
+        return Lark(text, **options)
+
+
+def _digest(text: str) -> str:
+    import hashlib
+
+    from lark import __version__
+
+    return hashlib.sha256((text + __version__).encode()).hexdigest()[:16]
+
+
+def parse(source: str) -> ast.Program:
+    """Parse a program or expression. Raises ParseError, NameError_ or ArityError."""
+    from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+    try:
+        stmts = _parser().parse(source)
+    except AutodiffError as err:
+        err.source = source
+        raise
+    except UnexpectedCharacters as err:
+        pos = err.pos_in_stream
+        char = source[pos] if pos < len(source) else ""
+        raise ParseError(f"unexpected character {char!r}", source, (pos, pos + 1),
+                         hint=_expected(err.allowed)) from None
+    except UnexpectedToken as err:
+        tok = err.token
+        if tok.type == "$END":
+            pos = len(source)
+            raise ParseError("unexpected end of input", source, (pos, pos + 1),
+                             hint=_expected(err.expected)) from None
+        pos = tok.start_pos if tok.start_pos is not None else len(source)
+        what = "new line" if tok.type == "SEP" and str(tok) == "\n" else repr(str(tok))
+        raise ParseError(f"unexpected {what}", source, (pos, max(pos + 1, tok.end_pos or 0)),
+                         hint=_expected(err.expected)) from None
+    except UnexpectedInput as err:  # UnexpectedEOF and friends
+        pos = len(source)
+        raise ParseError("unexpected end of input", source, (pos, pos + 1)) from None
+    if not stmts:
+        raise ParseError("empty expression", source, (0, 1),
+                         hint="give an expression such as \"(a+b)*(b+1)\"")
+    return ast.Program(stmts, source)
+
+
+def _expected(names: set[str] | frozenset[str] | list[str] | None) -> str:
+    shown = sorted({TERMINALS.get(n, n) for n in names or () if not n.startswith("__")})
+    if "a name" in shown and "a function" in shown:
+        shown.remove("a function")
+    return f"expected {_or_list(shown)}" if shown else ""
+
+
+def _or_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]

@@ -1,0 +1,18 @@
+"""Number formatting: one formatter for people, one for machines."""
+
+from __future__ import annotations
+
+import math
+
+
+def human(x: float) -> str:
+    """How a person writes it: 15, 0.333333, -2.5, 1.5e-07."""
+    if x == int(x) and abs(x) < 1e15:
+        return "-0" if x == 0 and math.copysign(1.0, x) < 0 else str(int(x))
+    return f"{x:.6g}"
+
+
+def exact(x: float) -> str:
+    """Shortest text that reads back as the same float: 15, 0.1, 0.3333333333333333."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .engine import Graph
 from .errors import UsageError
@@ -17,9 +18,9 @@ class GradResult:
     """The value of an expression and its partial derivatives at a point."""
 
     expression: str
-    value: float
-    at: dict[str, float]
-    gradient: dict[str, float] = field(default_factory=dict)
+    value: Any  # a float, or a numpy array
+    at: dict[str, Any]
+    gradient: dict[str, Any] = field(default_factory=dict)
 
 
 def compile(source: str, variables: Iterable[str]) -> Graph:
@@ -35,10 +36,7 @@ def grad(expression: str, at: Mapping[str, float] | None = None,
     >>> r.value, r.gradient
     (15.0, {'a': 3.0, 'b': 8.0})
     """
-    point = {**(at or {}), **values}
-    for name, x in point.items():
-        if not math.isfinite(float(x)):
-            raise UsageError(f"{name} = {x}: values must be finite numbers")
+    point = {name: _checked(name, x) for name, x in {**(at or {}), **values}.items()}
     graph = compile(expression, point)
     value, gradient = graph.gradient(point)
     order = list(graph.variables)
@@ -50,5 +48,19 @@ def grad(expression: str, at: Mapping[str, float] | None = None,
                              f"{'is' if len(unknown) == 1 else 'are'} not a variable; "
                              f"the variables are {', '.join(order) or 'none'}")
         order = wanted
-    return GradResult(expression, value, {n: float(point[n]) for n in graph.variables},
+    return GradResult(expression, value, {n: point[n] for n in graph.variables},
                       {n: gradient[n] for n in order})
+
+
+def _checked(name: str, x: Any) -> Any:
+    """x as a float or a float array, if all of it is finite."""
+    if isinstance(x, (int, float)):
+        ok, x = math.isfinite(x), float(x)
+    else:
+        import numpy as np
+
+        x = np.asarray(x, dtype=float)
+        ok = bool(np.all(np.isfinite(x)))
+    if not ok:
+        raise UsageError(f"{name}: values must be finite numbers (no inf or nan)")
+    return x

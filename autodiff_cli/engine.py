@@ -1,14 +1,21 @@
 """The graph and reverse mode: nodes in creation (= topological) order, a forward loop over
-the list and one backward loop over its reverse. Iterative, so any depth works."""
+the list and one backward loop over its reverse. Iterative, so any depth works.
+
+Values are floats (the fast path) or numpy arrays (then numpy is imported and ops that are
+not element-wise use their vector-Jacobian products from arrays.py)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from .errors import MathError, Span
+from .derivatives import Local, array_partials, evaluate, scalar_partials
+from .errors import MathError, ShapeError, Span
 from .ops import CONST, VAR, Op
+
+Value = Any  # float, or a numpy array
 
 
 @dataclass(frozen=True)
@@ -31,11 +38,12 @@ class Graph:
         self.args: list[tuple[int, ...]] = []
         self.labels: list[str] = []
         self.spans: list[Span | None] = []
-        self.values: list[float] = []
-        self.needs_grad: list[bool] = []
+        self.values: list[Value] = []
         self.variables: dict[str, int] = {}  # name -> node, in order of first appearance
         self.output = -1
-        self._steps: list[tuple[int, Op, int, int]] | None = None
+        self.arrays = False  # whether any leaf holds an array
+        self._compiled: tuple[list[tuple[int, Any, int, int]], list[tuple[int, int, int, Any]],
+                              list[bool]] | None = None
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -44,14 +52,13 @@ class Graph:
         return Node(i, self.ops[i], self.args[i], self.labels[i], self.spans[i])
 
     def add(self, op: Op, args: tuple[int, ...] = (), span: Span | None = None,
-            label: str = "", value: float = 0.0) -> int:
+            label: str = "", value: Value = 0.0) -> int:
         self.ops.append(op)
         self.args.append(args)
         self.labels.append(label)
         self.spans.append(span)
         self.values.append(value)
-        self.needs_grad.append(op is VAR or any(self.needs_grad[a] for a in args))
-        self._steps = None
+        self._compiled = None
         return len(self.ops) - 1
 
     def variable(self, name: str, span: Span | None = None) -> int:
@@ -59,82 +66,188 @@ class Graph:
             self.variables[name] = self.add(VAR, (), span, name)
         return self.variables[name]
 
-    def constant(self, value: float, span: Span | None = None, label: str = "") -> int:
+    def constant(self, value: Value, span: Span | None = None, label: str = "") -> int:
+        if not isinstance(value, float):
+            self.arrays = True
         return self.add(CONST, (), span, label, value)
 
     def text(self, i: int) -> str:
         span = self.spans[i]
         return self.source[span[0]:span[1]] if span else self.labels[i]
 
+    def set_values(self, values: Mapping[str, Value]) -> None:
+        arrays = any(not isinstance(self.values[i], float) for i, op in enumerate(self.ops)
+                     if op is CONST)
+        for name, i in self.variables.items():
+            x = values[name]
+            if isinstance(x, (int, float)):
+                self.values[i] = float(x)
+            else:
+                self.values[i] = x
+                arrays = True
+        self.arrays = arrays
+
+    # -- compiled form ------------------------------------------------------------------
+
+    def needs_grad(self) -> list[bool]:
+        """Whether each node depends on a variable and the output depends on it."""
+        return self._compile()[2]
+
+    def _compile(self) -> tuple[list[tuple[int, Any, int, int]], list[tuple[int, int, int, Any]],
+                                list[bool]]:
+        if self._compiled is not None:
+            return self._compiled
+        ops, args = self.ops, self.args
+        n = len(ops)
+        depends = [op is VAR for op in ops]
+        for i in range(n):
+            if args[i] and any(depends[a] for a in args[i]):
+                depends[i] = True
+        live = [False] * n
+        if 0 <= self.output < n:
+            live[self.output] = True
+        for i in range(n - 1, -1, -1):
+            if live[i]:
+                for a in args[i]:
+                    live[a] = True
+        need = [d and lv for d, lv in zip(depends, live, strict=True)]
+        steps = [(i, op.forward, a[0], a[1] if len(a) > 1 else -1)
+                 for i, (op, a) in enumerate(zip(ops, args, strict=True)) if a]
+        edges: list[tuple[int, int, int, Any]] = []
+        for i in range(n - 1, -1, -1):
+            if not need[i] or not args[i]:
+                continue
+            a = args[i]
+            partials = scalar_partials(ops[i].name)
+            for k, t in enumerate(a):
+                if need[t]:
+                    edges.append((i, t, *_edge(partials[k], a, i)))
+        self._compiled = (steps, edges, need)
+        return self._compiled
+
     # -- evaluation -----------------------------------------------------------------------
 
-    def set_values(self, values: Mapping[str, float]) -> None:
-        for name, i in self.variables.items():
-            self.values[i] = float(values[name])
-
-    def steps(self) -> list[tuple[int, Op, int, int]]:
-        """(node, op, first input, second input or -1) for every op node, in order."""
-        if self._steps is None:
-            self._steps = [
-                (i, op, args[0], args[1] if len(args) > 1 else -1)
-                for i, (op, args) in enumerate(zip(self.ops, self.args, strict=True))
-                if args
-            ]
-        return self._steps
-
-    def forward(self) -> float:
+    def forward(self) -> Value:
         """Evaluate every node; returns the output's value. Raises MathError."""
+        if self.arrays:
+            return self._forward_arrays()
         v = self.values
         i = -1
         try:
-            for i, op, a, b in self.steps():
-                v[i] = op.forward(v[a]) if b < 0 else op.forward(v[a], v[b])
+            for i, f, a, b in self._compile()[0]:
+                v[i] = f(v[a]) if b < 0 else f(v[a], v[b])
         except (ArithmeticError, ValueError) as exc:
             raise self._forward_error(i, exc) from None
+        except TypeError:  # an array where only a number will do
+            self.arrays = True
+            return self._forward_arrays()
         if not math.isfinite(sum(v)):
             self._check_finite_values()
         return v[self.output]
 
-    def backward(self) -> list[float]:
-        """d output / d node for every node, in one reverse sweep. Call forward() first."""
-        v, need = self.values, self.needs_grad
+    def backward(self, seed: Value = None) -> list[Value]:
+        """d output / d node for every node, in one reverse sweep. Call forward() first.
+        A non-scalar output is reduced by its sum unless `seed` gives its gradient."""
+        if self.arrays:
+            return self._backward_arrays(seed)
+        v = self.values
         g = [0.0] * len(v)
-        g[self.output] = 1.0
+        g[self.output] = 1.0 if seed is None else float(seed)
         i = -1
         try:
-            for i, op, a, b in reversed(self.steps()):
-                if not need[i]:
-                    continue
-                gi = g[i]
-                if b < 0:
-                    p = op.partials[0]
-                    g[a] += gi * (p if type(p) is float else p(v[a], v[i]))
-                    continue
-                pa, pb = op.partials
-                if need[a]:
-                    g[a] += gi * (pa if type(pa) is float else pa(v[a], v[b], v[i]))
-                if need[b]:
-                    g[b] += gi * (pb if type(pb) is float else pb(v[a], v[b], v[i]))
+            for i, t, kind, p in self._compile()[1]:
+                if kind == 0:
+                    g[t] += g[i]
+                elif kind == 1:
+                    g[t] += g[i] * v[p]
+                elif kind == 2:
+                    g[t] -= g[i]
+                elif kind == 3:
+                    g[t] += g[i] * p
+                else:
+                    f, x, y = p
+                    g[t] += g[i] * f(v[x], v[y], v[i])
         except (ArithmeticError, ValueError):
             raise self._derivative_error(i) from None
         if not math.isfinite(sum(g)):
             self._check_finite_gradients(g)
         return g
 
-    def local(self, i: int, k: int) -> float:
+    def local(self, i: int, k: int) -> Value:
         """The local derivative d node_i / d input_k at the current values."""
-        op, args, v = self.ops[i], self.args[i], self.values
-        p = op.partials[k]
-        if type(p) is float:
-            return p
-        return float(p(*(v[a] for a in args), v[i]))
+        name, args, v = self.ops[i].name, self.args[i], self.values
+        partial = (array_partials if self.arrays else scalar_partials)(name)[k]
+        x = v[args[0]]
+        y = v[args[1]] if len(args) > 1 else x
+        return evaluate(partial, x, y, v[i])
 
-    def gradient(self, values: Mapping[str, float]) -> tuple[float, dict[str, float]]:
+    def gradient(self, values: Mapping[str, Value], seed: Value = None
+                 ) -> tuple[Value, dict[str, Value]]:
         """The output's value and its partial derivative with respect to every variable."""
         self.set_values(values)
         value = self.forward()
-        g = self.backward()
+        g = self.backward(seed)
         return value, {name: g[i] for name, i in self.variables.items()}
+
+    # -- arrays ---------------------------------------------------------------------------
+
+    def _forward_arrays(self) -> Value:
+        import numpy as np
+
+        from .arrays import implementation
+
+        v = self.values
+        with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
+            for i, (op, args) in enumerate(zip(self.ops, self.args, strict=True)):
+                if not args:
+                    continue
+                try:
+                    v[i] = implementation(op)(*(v[a] for a in args))
+                except (ArithmeticError, ValueError, IndexError) as exc:
+                    raise self._forward_error(i, exc) from None
+                if not np.all(np.isfinite(v[i])):
+                    raise self._forward_error(i, OverflowError())
+        return v[self.output]
+
+    def _backward_arrays(self, seed: Value) -> list[Value]:
+        import numpy as np
+
+        from .arrays import VJP, shape_text, unbroadcast
+
+        v, need = self.values, self.needs_grad()
+        g: list[Value] = [0.0] * len(v)
+        out = v[self.output]
+        if seed is None:
+            g[self.output] = np.ones_like(out, dtype=float) if np.ndim(out) else 1.0
+        else:
+            if np.shape(seed) != np.shape(out):
+                raise ShapeError(f"--seed-grad has shape {shape_text(seed)}, the output has "
+                                 f"shape {shape_text(out)}", self.source,
+                                 self.spans[self.output])
+            g[self.output] = seed
+        with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
+            for i in range(len(v) - 1, -1, -1):
+                args = self.args[i]
+                if not need[i] or not args:
+                    continue
+                op, gi = self.ops[i], g[i]
+                inputs = [v[a] for a in args]
+                try:
+                    if op.vjp:
+                        parts = VJP[op.name](gi, *inputs, v[i])
+                    else:
+                        x = inputs[0]
+                        y = inputs[1] if len(inputs) > 1 else x
+                        parts = tuple(gi * evaluate(p, x, y, v[i])
+                                      for p in array_partials(op.name))
+                    for k, a in enumerate(args):
+                        if need[a]:
+                            g[a] = g[a] + unbroadcast(parts[k], np.shape(v[a]))
+                except (ArithmeticError, ValueError):
+                    raise self._derivative_error(i) from None
+                if not np.all(np.isfinite(g[i])):
+                    raise self._derivative_error(i)
+        return g
 
     # -- diagnosis: only run once something went wrong --------------------------------------
 
@@ -143,14 +256,33 @@ class Graph:
         return f"{op.written}" if op.is_function else f"'{op.symbol}'"
 
     def _inputs(self, i: int) -> str:
+        from .render.numbers import human
+
+        def show(x: Value) -> str:
+            if isinstance(x, float):
+                return human(x)
+            from .arrays import shape_text
+
+            return f"an array of shape {shape_text(x)}"
+
         names = "xy"
-        return ", ".join(f"{names[k]} = {self.values[a]!r}" for k, a in enumerate(self.args[i]))
+        return ", ".join(f"{names[k]} = {show(self.values[a])}"
+                         for k, a in enumerate(self.args[i]))
 
     def _forward_error(self, i: int, exc: Exception) -> MathError:
         op = self.ops[i]
-        if isinstance(exc, ZeroDivisionError):
+        if self.arrays and isinstance(exc, (ValueError, IndexError)) and (
+                op.vjp or "broadcast" in str(exc) or "shape" in str(exc)):
+            from .arrays import shape_text
+
+            shapes = f" {op.symbol} " if op.symbol else ", "
+            shown = shapes.join(shape_text(self.values[a]) for a in self.args[i])
+            return ShapeError(f"{self._where(i)}: shapes do not fit: {shown}"
+                              + (f" ({exc})" if isinstance(exc, IndexError) else ""),
+                              self.source, self.spans[i])
+        if isinstance(exc, ZeroDivisionError) or "divide" in str(exc):
             what = "division by zero"
-        elif isinstance(exc, OverflowError):
+        elif isinstance(exc, OverflowError) or "overflow" in str(exc):
             what = "overflow: the result is too large for a float"
         else:
             what = "outside the domain" + (f" ({op.domain})" if op.domain else "")
@@ -164,20 +296,32 @@ class Graph:
 
     def _check_finite_values(self) -> None:
         v = self.values
-        for i, _op, a, b in self.steps():
+        for i, _f, a, b in self._compile()[0]:
             if not math.isfinite(v[i]) and math.isfinite(v[a]) and (b < 0 or math.isfinite(v[b])):
-                raise MathError(
-                    f"{self._where(i)}: overflow: the result is too large for a float "
-                    f"at {self._inputs(i)}", self.source, self.spans[i])
+                raise self._forward_error(i, OverflowError())
 
-    def _check_finite_gradients(self, g: Sequence[float]) -> None:
-        for i, _op, a, b in reversed(self.steps()):
-            if not self.needs_grad[i]:
-                continue
-            for k, x in enumerate((a, b) if b >= 0 else (a,)):
-                if self.needs_grad[x] and not math.isfinite(self.local(i, k)):
-                    raise self._derivative_error(i)
-        bad = [n for n, j in self.variables.items() if not math.isfinite(g[j])]
-        if bad:
-            raise MathError(f"overflow: the derivative with respect to {bad[0]} is too large "
-                            "for a float", self.source, self.spans[self.variables[bad[0]]])
+    def _check_finite_gradients(self, g: list[Value]) -> None:
+        need = self.needs_grad()
+        for i in range(len(g) - 1, -1, -1):
+            if need[i] and self.args[i]:
+                for k, a in enumerate(self.args[i]):
+                    if need[a] and not math.isfinite(self.local(i, k)):
+                        raise self._derivative_error(i)
+        for name, j in self.variables.items():
+            if not math.isfinite(g[j]):
+                raise MathError(f"overflow: the derivative with respect to {name} is too "
+                                "large for a float", self.source, self.spans[j])
+
+
+def _edge(local: Local, args: tuple[int, ...], i: int) -> tuple[int, Any]:
+    """How backward applies one local derivative: (kind, payload); see Graph.backward."""
+    if isinstance(local, float):
+        if local == 1.0:
+            return 0, None
+        if local == -1.0:
+            return 2, None
+        return 3, local
+    if isinstance(local, int):
+        refs = (args[0], args[1] if len(args) > 1 else args[0], i)
+        return 1, refs[local]
+    return 4, (local, args[0], args[1] if len(args) > 1 else args[0])

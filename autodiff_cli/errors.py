@@ -69,3 +69,7 @@ def column_of(source: str, offset: int) -> int:
 
 def line_of(source: str, offset: int) -> int:
     return source.count("\n", 0, offset) + 1
+
+
+class ShapeError(MathError):
+    kind = "shape"

@@ -70,14 +70,11 @@ def _lower_expr(root: ast.Expr, graph: Graph, env: dict[str, int], bound: list[s
             n = len(node.args)
             args = tuple(results[len(results) - n:])
             del results[len(results) - n:]
-            op = OPS.get(node.op)
-            if op is None:
-                raise UsageError(f"'{node.op}' needs matrix support, which this version does "
-                                 "not have yet", graph.source, node.span)
+            op = OPS[node.op]
             results.append(-1 if min(args) < 0 else graph.add(op, args, node.span))
         elif isinstance(node, ast.Array):
-            raise UsageError("matrix and vector literals are not supported yet",
-                             graph.source, node.span)
+            results.append(graph.constant(_array_value(node, graph.source), node.span,
+                                          graph.source[node.start:node.end]))
     return results[0]
 
 
@@ -97,3 +94,27 @@ def _resolve(node: ast.Name, graph: Graph, env: dict[str, int], bound: list[str]
     elif name not in unbound:
         unbound[name] = Problem(f"{name} has no value", node.span)
     return -1
+
+
+def _array_value(root: ast.Array, source: str) -> object:
+    """The numpy array of a literal such as [[1, 2], [3, 4]]; its entries are constants."""
+    import numpy as np
+
+    def entry(item: ast.Expr) -> object:
+        if isinstance(item, ast.Array):
+            return _array_value(item, source)
+        sub = Graph(source)
+        node = _lower_expr(item, sub, {}, [], set(), [], {})
+        if node < 0 or sub.variables:
+            raise UsageError("entries of a matrix literal must be numbers", source, item.span)
+        sub.output = node
+        return sub.forward()
+
+    if not root.items:
+        raise UsageError("empty matrix literal", source, root.span)
+    rows = [entry(item) for item in root.items]
+    try:
+        return np.array(rows, dtype=float)
+    except ValueError:
+        raise UsageError("ragged matrix literal: rows of different lengths", source,
+                         root.span) from None

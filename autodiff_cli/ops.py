@@ -1,9 +1,10 @@
 """The primitive table: the one place that says what an op is.
 
-Each row gives the op's name (the grammar alias, the JSON "op", the column in trace), its
-arity, its forward function on floats, one local derivative per input as a float function of
-(inputs..., output), the same derivatives written in the expression language over x, y (the
-inputs) and z (the output), and how it prints. Everything else reads this table.
+A row gives the op's name (the grammar alias, the JSON "op", the column in trace), its arity,
+its forward function on floats, and its local derivative with respect to each input, written
+once in the expression language over x, y (the inputs) and z (the output). That rule is
+printed by trace, compiled to numbers by derivatives.py (floats and arrays alike) and, being
+an expression, can itself be differentiated. Everything else reads this table.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-
-Partial = Callable[..., float] | float
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -21,13 +21,13 @@ class Op:
     name: str
     arity: int
     forward: Callable[..., float]
-    partials: tuple[Partial, ...]
-    rules: tuple[str, ...]
+    rules: tuple[str, ...]  # d out / d input_k, over x, y (inputs) and z (output)
     symbol: str = ""  # infix or prefix symbol; empty for functions
-    precedence: int = 9  # binding strength when printed: 1 + -, 2 * /, 3 unary -, 4 ^, 9 atoms
+    precedence: int = 9  # binding strength when printed: 1 + -, 2 * / @, 3 unary -, 4 ^
     call: str = ""  # the function name users write, if not `name` (log(x, b) is op "logb")
     domain: str = ""  # what the inputs must satisfy, for error messages
     note: str = ""  # the derivative chosen at a kink or domain edge
+    vjp: bool = False  # not element-wise: arrays.py has its vector-Jacobian product
 
     @property
     def written(self) -> str:
@@ -36,22 +36,6 @@ class Op:
     @property
     def is_function(self) -> bool:
         return not self.symbol
-
-
-def _pow(x: float, y: float) -> float:
-    return math.pow(x, y)
-
-
-def _dpow_dx(x: float, y: float, z: float) -> float:
-    if y == 1.0:
-        return 1.0
-    return y * math.pow(x, y - 1.0)
-
-
-def _dpow_dy(x: float, y: float, z: float) -> float:
-    if x == 0.0 and y > 0.0:
-        return 0.0  # lim x->0+ of x^y log x
-    return math.log(x) * z
 
 
 def _sigmoid(x: float) -> float:
@@ -73,109 +57,87 @@ def _step(x: float) -> float:
     return 1.0 if x > 0.0 else 0.0
 
 
+def _relu(x: float) -> float:
+    return x if x > 0.0 else 0.0
+
+
 def _logb(x: float, b: float) -> float:
     return math.log(x) / math.log(b)
 
 
-_LN2 = math.log(2.0)
-_LN10 = math.log(10.0)
+def _same(x: float) -> float:
+    return x
 
 
-def _unary(
-    name: str,
-    forward: Callable[[float], float],
-    partial: Partial,
-    rule: str,
-    domain: str = "",
-    note: str = "",
-) -> Op:
-    return Op(name, 1, forward, (partial,), (rule,), domain=domain, note=note)
+def _first(x: float, _axis: float) -> float:
+    return x
 
 
-def _binary_fn(
-    name: str,
-    forward: Callable[[float, float], float],
-    partials: tuple[Partial, Partial],
-    rules: tuple[str, str],
-    call: str = "",
-    domain: str = "",
-    note: str = "",
-) -> Op:
-    return Op(name, 2, forward, partials, rules, call=call, domain=domain, note=note)
+def _infix(name: str, symbol: str, precedence: int, forward: Callable[..., float],
+           rules: tuple[str, ...], **kw: Any) -> Op:
+    return Op(name, len(rules), forward, rules, symbol=symbol, precedence=precedence, **kw)
 
 
-def _infix(
-    name: str,
-    symbol: str,
-    precedence: int,
-    forward: Callable[[float, float], float],
-    partials: tuple[Partial, Partial],
-    rules: tuple[str, str],
-    domain: str = "",
-) -> Op:
-    return Op(name, 2, forward, partials, rules, symbol=symbol, precedence=precedence,
-              domain=domain)
+def _fn(name: str, forward: Callable[..., float], *rules: str, **kw: Any) -> Op:
+    return Op(name, len(rules), forward, rules, **kw)
 
 
 # Leaves of the graph: named inputs and literal constants. They have no inputs.
-VAR = Op("var", 0, float, (), ())
-CONST = Op("const", 0, float, (), ())
+VAR = Op("var", 0, float, ())
+CONST = Op("const", 0, float, ())
 
-# fmt: off
+_ATTR = "x > 0, or x = 0 with y >= 0, or x < 0 with a whole y"
+
 OPS: dict[str, Op] = {op.name: op for op in (
-    _infix("add", "+", 1, operator.add, (1.0, 1.0), ("1", "1")),
-    _infix("sub", "-", 1, operator.sub, (1.0, -1.0), ("1", "-1")),
-    _infix("mul", "*", 2, operator.mul, (lambda x, y, z: y, lambda x, y, z: x), ("y", "x")),
-    _infix("div", "/", 2, operator.truediv,
-           (lambda x, y, z: 1.0 / y, lambda x, y, z: -x / (y * y)), ("1/y", "-x/y^2"),
-           domain="a non-zero divisor"),
-    _infix("pow", "^", 4, _pow, (_dpow_dx, _dpow_dy), ("y*x^(y - 1)", "log(x)*z"),
-           domain="x > 0, or x = 0 with y >= 0, or x < 0 with a whole y"),
-    Op("neg", 1, operator.neg, (-1.0,), ("-1",), symbol="-", precedence=3),
-    _unary("sin", math.sin, lambda x, z: math.cos(x), "cos(x)"),
-    _unary("cos", math.cos, lambda x, z: -math.sin(x), "-sin(x)"),
-    _unary("tan", math.tan, lambda x, z: 1.0 + z * z, "1 + z^2"),
-    _unary("asin", math.asin, lambda x, z: 1.0 / math.sqrt(1.0 - x * x), "1/sqrt(1 - x^2)",
-           domain="-1 <= x <= 1", note="not finite at x = -1 and x = 1: an error"),
-    _unary("acos", math.acos, lambda x, z: -1.0 / math.sqrt(1.0 - x * x), "-1/sqrt(1 - x^2)",
-           domain="-1 <= x <= 1", note="not finite at x = -1 and x = 1: an error"),
-    _unary("atan", math.atan, lambda x, z: 1.0 / (1.0 + x * x), "1/(1 + x^2)"),
-    _unary("sinh", math.sinh, lambda x, z: math.cosh(x), "cosh(x)"),
-    _unary("cosh", math.cosh, lambda x, z: math.sinh(x), "sinh(x)"),
-    _unary("tanh", math.tanh, lambda x, z: 1.0 - z * z, "1 - z^2"),
-    _unary("exp", math.exp, lambda x, z: z, "z"),
-    _unary("log", math.log, lambda x, z: 1.0 / x, "1/x", domain="x > 0"),
-    _binary_fn("logb", _logb,
-               (lambda x, b, z: 1.0 / (x * math.log(b)),
-                lambda x, b, z: -z / (b * math.log(b))),
-               ("1/(x*log(y))", "-z/(y*log(y))"), call="log", domain="x > 0, b > 0, b != 1"),
-    _unary("log2", math.log2, lambda x, z: 1.0 / (x * _LN2), "1/(x*log(2))", domain="x > 0"),
-    _unary("log10", math.log10, lambda x, z: 1.0 / (x * _LN10), "1/(x*log(10))",
-           domain="x > 0"),
-    _unary("sqrt", math.sqrt, lambda x, z: 0.5 / z, "1/(2*z)", domain="x >= 0",
-           note="not finite at x = 0: an error"),
-    _unary("abs", abs, lambda x, z: _sign(x), "sign(x)", note="0 at x = 0"),
-    _unary("sigmoid", _sigmoid, lambda x, z: z * (1.0 - z), "z*(1 - z)"),
-    _unary("relu", lambda x: x if x > 0.0 else 0.0, lambda x, z: _step(x), "step(x)",
-           note="0 at x = 0"),
-    _unary("softplus", _softplus, lambda x, z: _sigmoid(x), "sigmoid(x)"),
-    _unary("sign", _sign, 0.0, "0", note="0 everywhere, also at the jump x = 0"),
-    _unary("step", _step, 0.0, "0", note="step(0) = 0; derivative 0, also at the jump"),
-    _binary_fn("max", max,
-               (lambda x, y, z: 0.5 * (1.0 + _sign(x - y)), lambda x, y, z: 0.5 * (1.0 - _sign(x - y))),
-               ("(1 + sign(x - y))/2", "(1 - sign(x - y))/2"), note="1/2 to each input at a tie"),
-    _binary_fn("min", min,
-               (lambda x, y, z: 0.5 * (1.0 - _sign(x - y)), lambda x, y, z: 0.5 * (1.0 + _sign(x - y))),
-               ("(1 - sign(x - y))/2", "(1 + sign(x - y))/2"), note="1/2 to each input at a tie"),
+    _infix("add", "+", 1, operator.add, ("1", "1")),
+    _infix("sub", "-", 1, operator.sub, ("1", "-1")),
+    _infix("mul", "*", 2, operator.mul, ("y", "x")),
+    _infix("div", "/", 2, operator.truediv, ("1/y", "-x/y^2"), domain="a non-zero divisor"),
+    _infix("pow", "^", 4, math.pow, ("y*x^(y - 1)", "log(x)*z"), domain=_ATTR,
+           note="d/dy needs x > 0"),
+    _infix("neg", "-", 3, operator.neg, ("-1",)),
+    _fn("sin", math.sin, "cos(x)"),
+    _fn("cos", math.cos, "-sin(x)"),
+    _fn("tan", math.tan, "1 + z*z"),
+    _fn("asin", math.asin, "1/sqrt(1 - x*x)", domain="-1 <= x <= 1",
+        note="not finite at x = -1 and x = 1: an error"),
+    _fn("acos", math.acos, "-1/sqrt(1 - x*x)", domain="-1 <= x <= 1",
+        note="not finite at x = -1 and x = 1: an error"),
+    _fn("atan", math.atan, "1/(1 + x*x)"),
+    _fn("sinh", math.sinh, "cosh(x)"),
+    _fn("cosh", math.cosh, "sinh(x)"),
+    _fn("tanh", math.tanh, "1 - z*z"),
+    _fn("exp", math.exp, "z"),
+    _fn("log", math.log, "1/x", domain="x > 0"),
+    _fn("logb", _logb, "1/(x*log(y))", "-z/(y*log(y))", call="log",
+        domain="x > 0, b > 0, b != 1"),
+    _fn("log2", math.log2, "1/(x*log(2))", domain="x > 0"),
+    _fn("log10", math.log10, "1/(x*log(10))", domain="x > 0"),
+    _fn("sqrt", math.sqrt, "1/(2*z)", domain="x >= 0", note="not finite at x = 0: an error"),
+    _fn("abs", abs, "sign(x)", note="0 at x = 0"),
+    _fn("sigmoid", _sigmoid, "z*(1 - z)"),
+    _fn("relu", _relu, "step(x)", note="0 at x = 0"),
+    _fn("softplus", _softplus, "sigmoid(x)"),
+    _fn("sign", _sign, "0", note="0 everywhere, also at the jump x = 0"),
+    _fn("step", _step, "0", note="step(0) = 0; derivative 0 everywhere, also at the jump"),
+    _fn("max", max, "(1 + sign(x - y))/2", "(1 - sign(x - y))/2",
+        note="1/2 to each input at a tie"),
+    _fn("min", min, "(1 - sign(x - y))/2", "(1 + sign(x - y))/2",
+        note="1/2 to each input at a tie"),
+    # not element-wise: on arrays, arrays.py gives their vector-Jacobian products
+    _infix("matmul", "@", 2, operator.mul, ("y", "x"), vjp=True),
+    _fn("transpose", _same, "1", vjp=True),
+    _fn("sum", _same, "1", vjp=True),
+    _fn("mean", _same, "1", vjp=True),
+    _fn("sum_axis", _first, "1", "0", call="sum", vjp=True),
+    _fn("mean_axis", _first, "1", "0", call="mean", vjp=True),
 )}
-# fmt: on
 
-# pow(x, y) is written as a function too; it is the same op as x^y.
 FUNCTIONS: dict[str, dict[int, Op]] = {}
 for _op in OPS.values():
     if _op.is_function:
         FUNCTIONS.setdefault(_op.written, {})[_op.arity] = _op
-FUNCTIONS["pow"] = {2: OPS["pow"]}
+FUNCTIONS["pow"] = {2: OPS["pow"]}  # pow(x, y) is x^y
 
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from lark import Lark, Transformer, v_args
+
 from . import ast
 from .errors import ArityError, AutodiffError, NameError_, ParseError, Span
-from .ops import CONSTANTS, FUNCTIONS, lookup
+from .ops import FUNCTIONS, lookup
 
 # Human names of the grammar's terminals, for "expected ..." in parse errors.
 TERMINALS = {
@@ -184,7 +185,7 @@ def parse(source: str) -> ast.Program:
         what = "new line" if tok.type == "SEP" and str(tok) == "\n" else repr(str(tok))
         raise ParseError(f"unexpected {what}", source, (pos, max(pos + 1, tok.end_pos or 0)),
                          hint=_expected(err.expected)) from None
-    except UnexpectedInput as err:  # UnexpectedEOF and friends
+    except UnexpectedInput:  # UnexpectedEOF and friends
         pos = len(source)
         raise ParseError("unexpected end of input", source, (pos, pos + 1)) from None
     if not stmts:

@@ -21,6 +21,7 @@ class GradResult:
     value: Any  # a float, or a numpy array
     at: dict[str, Any]
     gradient: dict[str, Any] = field(default_factory=dict)
+    output: str = ""  # the name the program gives its result, if any
 
 
 def compile(source: str, variables: Iterable[str]) -> Graph:
@@ -49,7 +50,7 @@ def grad(expression: str, at: Mapping[str, float] | None = None,
                              f"the variables are {', '.join(order) or 'none'}")
         order = wanted
     return GradResult(expression, value, {n: point[n] for n in graph.variables},
-                      {n: gradient[n] for n in order})
+                      {n: gradient[n] for n in order}, graph.output_name)
 
 
 def _checked(name: str, x: Any) -> Any:

@@ -41,6 +41,7 @@ class Graph:
         self.values: list[Value] = []
         self.variables: dict[str, int] = {}  # name -> node, in order of first appearance
         self.output = -1
+        self.output_name = ""  # the name of the last statement, if it is an assignment
         self.arrays = False  # whether any leaf holds an array
         self._compiled: tuple[list[tuple[int, Any, int, int]], list[tuple[int, int, int, Any]],
                               list[bool]] | None = None

@@ -34,10 +34,11 @@ def lower(program: ast.Program, variables: Iterable[str]) -> Graph:
                 if not graph.labels[node]:
                     graph.labels[node] = stmt.name
                 env[stmt.name] = node
-            graph.output = node
+            graph.output, graph.output_name = node, stmt.name
         else:
             graph.output = _lower_expr(stmt, graph, env, bound, assigned_anywhere, problems,
                                        unbound)
+            graph.output_name = ""
     problems.extend(unbound.values())
     if problems:
         problems.sort(key=lambda p: p.span or (0, 0))

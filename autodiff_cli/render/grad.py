@@ -21,16 +21,16 @@ def grad_plain(r: GradResult) -> str:
 
 def grad_table(r: GradResult, fancy: bool) -> Any:
     from rich import box
+    from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=Text(r.expression), title_justify="left",
-                  caption=Text(f"value = {human(r.value)}"), caption_justify="left",
-                  box=box.SIMPLE_HEAD if fancy else None, show_edge=fancy,
-                  header_style="bold" if fancy else "")
+    f = r.output or "f"
+    table = Table(box=box.SIMPLE_HEAD if fancy else None, show_edge=False,
+                  header_style="bold" if fancy else "", pad_edge=False)
     table.add_column("variable")
     table.add_column("value", justify="right")
-    table.add_column("∂/∂variable", justify="right")
+    table.add_column(f"∂{f}/∂variable", justify="right")
     for name, g in r.gradient.items():
         table.add_row(Text(name), human(r.at[name]), human(g))
-    return table
+    return Group(Text(r.expression.strip()), Text(f"{f} = {human(r.value)}"), Text(""), table)

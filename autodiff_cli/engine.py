@@ -174,6 +174,31 @@ class Graph:
             self._check_finite_gradients(g)
         return g
 
+    def tangents(self, name: str) -> list[float]:
+        """Forward mode: d node / d variable `name` for every node, in one forward pass
+        of dual numbers (value, tangent). Call forward() first; floats only."""
+        if self.arrays:
+            from .errors import UsageError
+
+            raise UsageError("forward mode works on scalar values only; use reverse mode")
+        v, ops = self.values, self.ops
+        t = [0.0] * len(v)
+        t[self.variables[name]] = 1.0
+        i = -1
+        try:
+            for i, _f, a, b in self._compile()[0]:
+                p = scalar_partials(ops[i].name)
+                y = v[b] if b >= 0 else v[a]
+                dt = t[a] * evaluate(p[0], v[a], y, v[i]) if t[a] else 0.0
+                if b >= 0 and t[b]:
+                    dt += t[b] * evaluate(p[1], v[a], y, v[i])
+                t[i] = dt
+        except (ArithmeticError, ValueError):
+            raise self._derivative_error(i) from None
+        if not math.isfinite(sum(t)):
+            self._check_finite_gradients(t)
+        return t
+
     def local(self, i: int, k: int) -> Value:
         """The local derivative d node_i / d input_k at the current values."""
         name, args, v = self.ops[i].name, self.args[i], self.values
@@ -184,11 +209,19 @@ class Graph:
 
     def gradient(self, values: Mapping[str, Value], seed: Value = None
                  ) -> tuple[Value, dict[str, Value]]:
-        """The output's value and its partial derivative with respect to every variable."""
+        """The output's value and its partial derivative with respect to every variable:
+        one forward pass and one reverse sweep."""
         self.set_values(values)
         value = self.forward()
         g = self.backward(seed)
         return value, {name: g[i] for name, i in self.variables.items()}
+
+    def forward_gradient(self, values: Mapping[str, Value]) -> tuple[Value, dict[str, Value]]:
+        """The same numbers by forward mode: one pass of dual numbers per variable."""
+        self.set_values(values)
+        value = self.forward()
+        out = self.output
+        return value, {name: self.tangents(name)[out] for name in self.variables}
 
     # -- arrays ---------------------------------------------------------------------------
 

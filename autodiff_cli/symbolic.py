@@ -119,7 +119,7 @@ def _mul(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None
 
 
 def _div(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None:
-    x, y = args
+    x, _y = args
     if c[1] == 1.0:
         return x
     if c[0] == 0.0 and c[1] is None:

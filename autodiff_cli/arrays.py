@@ -66,7 +66,7 @@ _IMPL: dict[str, Callable[..., Array]] = {
 
 def implementation(op: Op) -> Callable[..., Array]:
     fn = _IMPL.get(op.name) or getattr(np, op.name)
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 def unbroadcast(g: Array, shape: tuple[int, ...]) -> Array:

@@ -171,7 +171,7 @@ def parse(source: str) -> ast.Program:
         err.source = source
         raise
     except UnexpectedCharacters as err:
-        pos = err.pos_in_stream
+        pos = err.pos_in_stream or 0
         char = source[pos] if pos < len(source) else ""
         raise ParseError(f"unexpected character {char!r}", source, (pos, pos + 1),
                          hint=_expected(err.allowed)) from None

@@ -30,7 +30,7 @@ def constant(text: str) -> float:
     from .api import compile
 
     graph = compile(text, ())
-    return graph.forward()
+    return float(graph.forward())
 
 
 def parse_at(specs: Iterable[str]) -> dict[str, float]:

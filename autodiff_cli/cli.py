@@ -109,6 +109,87 @@ def grad(
     emit(result, format.value, as_json=grad_json, as_plain=grad_plain, as_table=grad_table)
 
 
+class GraphFormat(str, Enum):
+    dot = "dot"
+    mermaid = "mermaid"
+
+
+@app.command(epilog='Examples:  autodiff trace "b = 4*a; c = b + 3; d = a + 2; e = c*d" --at a=3'
+             '   |   autodiff trace "(a+b)*(b+1)" --at a=3,b=2 --graph   |   '
+             'autodiff trace "(a+b)*(b+1)" --at a=3,b=2 --format json')
+def trace(
+    expr: ExprArg = None,
+    at: AtOpt = None,
+    file: FileOpt = None,
+    format: FormatOpt = Format.table,
+    tree: Annotated[bool, typer.Option(
+        "--graph", help="Also draw the expression as a tree, each node with its value and "
+        "gradient.")] = False,
+    max_rows: Annotated[int, typer.Option(
+        "--max-rows", min=0, help="Longest table to print in full; longer ones keep their first "
+        "and last rows. 0 prints everything.")] = 200,
+) -> None:
+    """The forward and backward pass of EXPR step by step: every node's value, every local
+    derivative and what it sends back, and every gradient as a chain-rule sum."""
+    from .render import emit
+    from .render.trace import trace_json, trace_plain, trace_table
+    from .trace import trace as compute
+    from .values import parse_at
+
+    try:
+        report = compute(read_source(expr, file), parse_at(at or []))
+    except AutodiffError as err:
+        raise fail(err) from None
+    emit(report, format.value, as_json=trace_json, as_plain=trace_plain,
+         as_table=lambda r, fancy: trace_table(r, fancy, max_rows, tree))
+
+
+@app.command(epilog='Examples:  autodiff graph "(a+b)*(b+1)" --at a=3,b=2 > graph.dot   |   '
+             'autodiff graph "(a+b)*(b+1)" --at a=3,b=2 --output graph.svg   |   '
+             'autodiff graph "sigmoid(w*x + b)" --at w=2,x=1,b=-1 --format mermaid')
+def graph(
+    expr: ExprArg = None,
+    at: AtOpt = None,
+    file: FileOpt = None,
+    format: Annotated[GraphFormat | None, typer.Option(
+        "--format", help="dot (Graphviz, the default) or mermaid (a flowchart for Markdown).",
+        show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write to this file instead of standard output; .svg, .png and "
+        ".pdf are drawn by Graphviz's dot program.", show_default=False, dir_okay=False)] = None,
+) -> None:
+    """The computational graph of EXPR at a point, as Graphviz DOT or a Mermaid flowchart:
+    nodes with name, op, value and gradient, edges with the local derivative."""
+    from .render.dot import IMAGE_FORMATS, render_image, to_dot, to_mermaid
+    from .trace import trace as compute
+    from .values import parse_at
+
+    try:
+        report = compute(read_source(expr, file), parse_at(at or []))
+        image = output is not None and output.suffix.lower().lstrip(".") in IMAGE_FORMATS
+        if image and format is GraphFormat.mermaid:
+            raise UsageError(f"a Mermaid flowchart cannot be drawn as {output}; Mermaid draws "
+                             "it in Markdown", hint="use --format dot for an image, or write "
+                             "the flowchart to a .mmd or .md file")
+        text = to_mermaid(report) if format is GraphFormat.mermaid else to_dot(report)
+        if output is None:
+            sys.stdout.write(text)
+        elif image:
+            render_image(text, output)
+        else:
+            _write(output, text)
+    except AutodiffError as err:
+        raise fail(err) from None
+
+
+def _write(path: Path, text: str) -> None:
+
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
+
+
 def main() -> None:
     """Console entry point: never a traceback, always one of the documented exit codes."""
     try:

@@ -1,0 +1,259 @@
+"""One forward and one backward pass, step by step, as the lecture draws them.
+
+A TraceReport holds every node with its name, value and gradient; every edge of the backward
+sweep with its local derivative, written as the op table's rule with x, y and z replaced by the
+names of the inputs and the node (for e = c*d: de/dc = d = 5), and the contribution
+gradient * local it sends; and, for every node that receives a gradient, the chain-rule sum
+of those contributions. Plain data: the renderers in render/trace.py and render/dot.py print it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from . import ast
+from .derivatives import REFS, rule_tree
+from .engine import Graph
+from .errors import Span
+from .ops import CONST, OPS, VAR
+
+Value = Any  # a float, or a numpy array
+
+TEXT_LIMIT = 200  # longer source texts keep their two ends, so the report stays linear in size
+
+_ATOM = re.compile(r"[^\W\d]\w*|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+@dataclass(frozen=True)
+class TraceNode:
+    id: int
+    name: str  # the program's name, the variable's name, the constant's text, or v1, v2, ...
+    text: str  # its source text, shortened in the middle beyond TEXT_LIMIT characters
+    span: Span | None
+    op: str  # the op table's name; "var" and "const" for the leaves
+    inputs: tuple[int, ...]
+    value: Value
+    grad: Value  # d output / d node; 0 where the output does not depend on the node
+    local: tuple[Value | None, ...]  # d node / d input, per input; None where no gradient flows
+    reached: bool  # whether the backward sweep reaches it (it is in TraceReport.order)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One edge of the backward sweep: node sends gradient * local to its input."""
+
+    node: int
+    position: int  # which input of node: 0 for x, 1 for y
+    input: int
+    rule: str  # the op's rule with the names substituted, e.g. "d" for de/dc at e = c*d
+    local: Value | None  # None for a vector-Jacobian product (matmul, sum, ... on arrays)
+    contribution: Value
+
+
+@dataclass(frozen=True)
+class ChainSum:
+    """d output / d node as the sum of what its consumers send, in evaluation order."""
+
+    node: int
+    terms: tuple[Step, ...]
+
+
+@dataclass
+class TraceReport:
+    expression: str
+    output: int  # the output node's id
+    output_name: str  # the last statement's name, else the output's own name, else "f"
+    value: Value
+    at: dict[str, Value]
+    gradient: dict[str, Value]
+    nodes: list[TraceNode]  # in evaluation order; node i has id i
+    order: list[int]  # nodes that receive a gradient, from the output back to the variables
+    steps: list[Step]  # the backward sweep's edges, grouped by node in `order`
+    sums: list[ChainSum]  # one per node in `order`, then one per variable not used
+
+
+def trace(expression: str, at: Mapping[str, Value] | None = None,
+          **values: Value) -> TraceReport:
+    """Trace `expression` at a point: compile, forward, backward, report.
+
+    >>> r = trace("b = 4*a; c = b + 3; d = a + 2; e = c*d", a=3)
+    >>> [s.rule for s in r.steps[:2]], r.gradient
+    (['d', 'c'], {'a': 35.0})
+    """
+    from .api import _checked, compile
+
+    point = {name: _checked(name, x) for name, x in {**(at or {}), **values}.items()}
+    graph = compile(expression, point)
+    graph.set_values(point)
+    graph.forward()
+    return build(graph, graph.backward())
+
+
+def build(graph: Graph, grads: list[Value]) -> TraceReport:
+    """The report of a graph after forward() and backward() (whose result is `grads`)."""
+    need = graph.needs_grad()
+    out_name = output_name(graph)
+    names = display_names(graph, out_name)
+    order = backward_order(graph, need)
+    steps = [step for i in order for step in _steps(graph, grads, need, names, i)]
+    locals_: dict[int, list[Value | None]] = {}
+    into: dict[int, list[Step]] = {}
+    for s in steps:
+        locals_.setdefault(s.node, [None] * len(graph.args[s.node]))[s.position] = s.local
+        into.setdefault(s.input, []).append(s)
+    sums = [ChainSum(i, tuple(sorted(into.get(i, ()), key=lambda s: (s.node, s.position))))
+            for i in order]
+    reached = set(order)
+    sums += [ChainSum(i, ()) for i in graph.variables.values() if i not in reached]
+    nodes = [TraceNode(i, names[i], _text(graph, i), graph.spans[i], op.name, graph.args[i],
+                       graph.values[i], grads[i],
+                       tuple(locals_.get(i, [None] * len(graph.args[i]))), i in reached)
+             for i, op in enumerate(graph.ops)]
+    return TraceReport(
+        graph.source, graph.output, out_name, graph.values[graph.output],
+        {n: graph.values[i] for n, i in graph.variables.items()},
+        {n: grads[i] for n, i in graph.variables.items()}, nodes, order, steps, sums)
+
+
+def output_name(graph: Graph) -> str:
+    """The last statement's name, or the output node's own name, or a fresh "f"."""
+    i = graph.output
+    if graph.output_name:
+        return graph.output_name
+    if graph.ops[i] is VAR or (graph.ops[i] is not CONST and graph.labels[i]):
+        return graph.labels[i]
+    taken = set(graph.variables) | set(graph.labels)
+    return next(n for n in _fresh("f", "out", "output") if n not in taken)
+
+
+def display_names(graph: Graph, out_name: str) -> list[str]:
+    """Variables by name, assigned nodes by the program's name, number constants by their
+    text, an unnamed output by `out_name`, the rest v1, v2, ... in evaluation order."""
+    taken = set(graph.variables) | set(graph.labels) | {out_name}
+    fresh = (n for n in _fresh() if n not in taken)
+    names = []
+    for i, (op, label) in enumerate(zip(graph.ops, graph.labels, strict=True)):
+        array = op is CONST and not isinstance(graph.values[i], float)  # its text is long
+        if label and not array:
+            names.append(label)
+        elif i == graph.output:
+            names.append(out_name)
+        else:
+            names.append(next(fresh))
+    return names
+
+
+def _fresh(*first: str) -> Iterator[str]:
+    yield from first
+    k = 0
+    while True:
+        k += 1
+        yield f"v{k}"
+
+
+def backward_order(graph: Graph, need: list[bool]) -> list[int]:
+    """The nodes that receive a gradient, output first, each after all of its consumers;
+    level by level in argument order, as the lecture reads a graph (e, c, d, b, a)."""
+    out, args = graph.output, graph.args
+    pending = [0] * len(args)
+    for i in range(len(args)):
+        if need[i] or i == out:
+            for a in args[i]:
+                if need[a]:
+                    pending[a] += 1
+    order = [out]
+    k = 0
+    while k < len(order):
+        for a in args[order[k]]:
+            if need[a]:
+                pending[a] -= 1
+                if pending[a] == 0:
+                    order.append(a)
+        k += 1
+    return order
+
+
+def _steps(graph: Graph, grads: list[Value], need: list[bool], names: list[str],
+           i: int) -> list[Step]:
+    args = graph.args[i]
+    wanted = [k for k, a in enumerate(args) if need[a]]
+    if not wanted:
+        return []
+    if graph.arrays:
+        locals_, parts = _array_parts(graph, grads, i, wanted)
+    else:
+        locals_ = {k: graph.local(i, k) for k in wanted}
+        parts = {k: grads[i] * locals_[k] for k in wanted}
+    op = graph.ops[i].name
+    x = names[args[0]]
+    y = names[args[1]] if len(args) > 1 else x
+    return [Step(i, k, args[k], rule_text(op, k, x, y, names[i]), locals_[k], parts[k])
+            for k in wanted]
+
+
+def _array_parts(graph: Graph, grads: list[Value], i: int, wanted: list[int]
+                 ) -> tuple[dict[int, Value | None], dict[int, Value]]:
+    """Local derivatives and contributions on arrays, as engine.Graph._backward_arrays."""
+    import numpy as np
+
+    from .arrays import VJP, unbroadcast
+
+    op, args, v = graph.ops[i], graph.args[i], graph.values
+    with np.errstate(all="ignore"):
+        if op.vjp:
+            vjp = VJP[op.name](grads[i], *(v[a] for a in args), v[i])
+            locals_: dict[int, Value | None] = {k: None for k in wanted}
+            raw = {k: vjp[k] for k in wanted}
+        else:
+            locals_ = {k: graph.local(i, k) for k in wanted}
+            raw = {k: grads[i] * locals_[k] for k in wanted}
+        parts = {k: unbroadcast(raw[k], np.shape(v[args[k]])) for k in wanted}
+    return locals_, parts
+
+
+def rule_text(op: str, k: int, x: str, y: str, z: str) -> str:
+    """The rule for d op / d input k with x, y, z replaced by names: ("mul", 0, "c", "d",
+    "e") -> "d". A name that is not a single token is put in parentheses."""
+    rule, slots = _rule_slots(op, k)
+    names = (x, y, z)
+    parts, pos = [], 0
+    for start, end, ref in slots:
+        name = names[ref]
+        parts += [rule[pos:start], name if is_atom(name) else f"({name})"]
+        pos = end
+    parts.append(rule[pos:])
+    return "".join(parts)
+
+
+@cache
+def _rule_slots(op: str, k: int) -> tuple[str, tuple[tuple[int, int, int], ...]]:
+    """The op's k-th rule and where in it x, y and z stand (start, end, 0/1/2), found by
+    parsing the rule with the language's own grammar."""
+    rule = OPS[op].rules[k]
+    slots = []
+    stack: list[ast.Expr] = [rule_tree(rule)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name):
+            slots.append((node.start, node.end, REFS[node.id]))
+        elif isinstance(node, ast.Call):
+            stack.extend(node.args)
+    return rule, tuple(sorted(slots))
+
+
+def is_atom(name: str) -> bool:
+    """Whether a name is one token (a name or an unsigned number), safe without parentheses."""
+    return _ATOM.fullmatch(name) is not None
+
+
+def _text(graph: Graph, i: int) -> str:
+    span = graph.spans[i]
+    if span is None or span[1] - span[0] <= TEXT_LIMIT:
+        return graph.text(i)
+    half = TEXT_LIMIT // 2 - 1
+    source = graph.source
+    return f"{source[span[0]:span[0] + half]} … {source[span[1] - half:span[1]]}"

@@ -260,7 +260,7 @@ def expression_tree(r: TraceReport, fancy: bool, max_nodes: int = MAX_ROWS,
         drawn.add(i)
         branch = parent.add(Text(node_label(r, n)))
         if n.inputs and depth >= max_depth:
-            branch.add(Text(f"… its inputs are more than {max_depth} levels deep: not drawn"))
+            branch.add(Text(f"… inputs deeper than {max_depth} levels not drawn"))
         elif n.inputs:
             stack.extend((a, branch, depth + 1) for a in reversed(n.inputs))
     return root

@@ -477,3 +477,9 @@ def test_tree_draws_a_shared_node_once() -> None:
     assert result.exit_code == 0, result.output[-500:]
     # one second use per expanded level: the root and depths 1 to 11 (depth 12 is not expanded)
     assert result.stdout.count("(drawn above)") == 12
+
+
+def test_tables_never_show_minus_zero() -> None:
+    r = trace("x - relu(-x)", x=1)
+    texts = [product_text(r, s) for s in r.steps] + [chain_text(r, c) for c in r.sums]
+    assert "-1 * 0 = 0" in texts and not any("-0" in t.replace("-0.", "") for t in texts)

@@ -16,9 +16,9 @@ MAX_TERMS = 10  # terms of one chain-rule sum, unless --max-rows is 0
 # -- words and numbers, shared with render/dot.py ------------------------------------------
 
 def show(x: Any) -> str:
-    """A value as a person writes it; an array by its shape."""
+    """A value as a person writes it (0, never -0); an array by its shape."""
     if isinstance(x, (int, float)):
-        return human(x)
+        return human(x + 0.0)  # -0.0 + 0.0 is 0.0
     from ..arrays import shape_text
 
     text = shape_text(x)
@@ -111,7 +111,7 @@ def trace_table(r: TraceReport, fancy: bool, max_rows: int = MAX_ROWS,
     from rich.console import Group
     from rich.text import Text
 
-    parts: list[Any] = [Text(" ".join(r.expression.split())),
+    parts: list[Any] = [Text(r.expression.strip()),
                         Text(f"{r.output_name} = {show(r.value)}"), Text(""),
                         forward_table(r, fancy, max_rows), Text(""),
                         backward_table(r, fancy, max_rows), Text(""),
@@ -128,7 +128,7 @@ def _table(title: str, fancy: bool) -> Any:
 
     return Table(title=Text(title, style="bold" if fancy else ""), title_justify="left",
                  box=box.SIMPLE_HEAD if fancy else None, show_edge=False, pad_edge=False,
-                 header_style="bold" if fancy else "", caption_justify="left")
+                 header_style="bold" if fancy else "")
 
 
 def _cut(items: list[Any], max_rows: int) -> tuple[list[Any], int, list[Any]]:
@@ -140,18 +140,20 @@ def _cut(items: list[Any], max_rows: int) -> tuple[list[Any], int, list[Any]]:
 
 
 def _fill(table: Any, items: list[Any], max_rows: int, row: Any, fancy: bool) -> Any:
+    """The table with a row per item, or, if that is too long, its two ends and a note."""
+    from rich.console import Group
     from rich.text import Text
 
     head, hidden, tail = _cut(items, max_rows)
     for item in head:
         table.add_row(*row(item))
-    if hidden:
-        table.add_row(Text("⋮"), *[Text("")] * (len(table.columns) - 1))
-        for item in tail:
-            table.add_row(*row(item))
-        table.caption = Text(f"{hidden:,} of {len(items):,} rows not shown; --max-rows 0 shows "
-                             "all", style="italic" if fancy else "")
-    return table
+    if not hidden:
+        return table
+    table.add_row(Text("⋮"), *[Text("")] * (len(table.columns) - 1))
+    for item in tail:
+        table.add_row(*row(item))
+    return Group(table, Text(f"{hidden:,} of {len(items):,} rows not shown; --max-rows 0 shows "
+                             "all", style="italic" if fancy else ""))
 
 
 def _one_line(text: str) -> str:

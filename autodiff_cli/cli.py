@@ -127,7 +127,8 @@ def trace(
         "gradient.")] = False,
     max_rows: Annotated[int, typer.Option(
         "--max-rows", min=0, help="Longest table to print in full; longer ones keep their first "
-        "and last rows. 0 prints everything.")] = 200,
+        "and last rows. 0 prints everything (tables take about a millisecond a row; "
+        "--format json or plain is quicker for whole big graphs).")] = 200,
 ) -> None:
     """The forward and backward pass of EXPR step by step: every node's value, every local
     derivative and what it sends back, and every gradient as a chain-rule sum."""

@@ -276,6 +276,85 @@ def check_settings(activation: str, loss: str, lr: float, epochs: int, tol: floa
         raise UsageError(f"--tol {tol:g}: give a number >= 0 (0 never stops early)")
 
 
+class Network:
+    """A 2-input network and its loss on a truth table, as one engine graph built once.
+    The weights live in the graph's values and are updated there, in place."""
+
+    def __init__(self, layers: Sequence[int], activation: str, loss: str,
+                 table: Sequence[int], weights: Sequence[float]) -> None:
+        import numpy as np
+
+        self.layers = tuple(layers)
+        self.activation = activation
+        self.program = network_program(self.layers, activation, loss)
+        params = _matrices(self.layers, weights)
+        self.graph = _compile(self.program, ["X", "Y", *params])
+        self.target = np.array(table, dtype=float).reshape(4, 1)
+        self.graph.set_values({"X": np.array(INPUTS, dtype=float), "Y": self.target,
+                               **params})
+        self.params = {k: self.graph.variables[k] for k in params}  # name -> node
+        self.out = self.graph.labels.index("O")
+
+    def matrices(self) -> dict[str, Any]:
+        return {k: self.graph.values[i] for k, i in self.params.items()}
+
+    def weights(self) -> list[float]:
+        """The weights and biases in --weights order."""
+        return _flatten(self.layers, self.matrices())
+
+    def set_weights(self, weights: Sequence[float]) -> None:
+        for k, m in _matrices(self.layers, weights).items():
+            self.graph.values[self.params[k]] = m
+
+    def outputs(self) -> list[float]:
+        """The network's output per row, as of the last forward pass."""
+        return [float(o) for o in self.graph.values[self.out].ravel()]
+
+    def loss_and_gradient(self) -> tuple[float, list[float]]:
+        """The loss and dL/d(each weight), in --weights order: one forward, one reverse sweep."""
+        loss = float(self.graph.forward())
+        g = self.graph.backward()
+        return loss, _flatten(self.layers, {k: g[i] for k, i in self.params.items()})
+
+    def descend(self, lr: float, epochs: int, tol: float, progress: Progress | None = None
+                ) -> tuple[int, list[float], bool]:
+        """Gradient descent, W <- W - lr * dL/dW, until every row is right and the loss is
+        below tol, or for `epochs` updates. Returns (updates made, loss per epoch, converged)."""
+        try:
+            return self._descend(lr, epochs, tol, progress)
+        except MathError as err:
+            raise MathError(f"training diverged: {err.message}", err.source, err.span,
+                            hint="the weights grew too large for floats; try a smaller --lr"
+                            ) from None
+
+    def _descend(self, lr: float, epochs: int, tol: float, progress: Progress | None
+                 ) -> tuple[int, list[float], bool]:
+        graph, v, out = self.graph, self.graph.values, self.out
+        ids = list(self.params.values())
+        target = self.target >= 0.5
+        every = max(1, epochs // 200)
+        history: list[float] = []
+        epoch = 0
+        while True:
+            loss = float(graph.forward())
+            history.append(loss)
+            if loss < tol and bool(((v[out] >= 0.5) == target).all()):
+                converged = True
+                break
+            if epoch == epochs:
+                converged = False
+                break
+            g = graph.backward()
+            for i in ids:
+                v[i] -= lr * g[i]
+            epoch += 1
+            if progress is not None and epoch % every == 0:
+                progress(epoch, loss)
+        if progress is not None:
+            progress(epoch, history[-1])
+        return epoch, history, converged
+
+
 def train_gate(gate: str | None = "xor", *, table: str | None = None,
                hidden: tuple[int, ...] = HIDDEN, activation: str = ACTIVATION,
                loss: str = LOSS, lr: float = LR, epochs: int = EPOCHS, seed: int = SEED,
@@ -285,8 +364,6 @@ def train_gate(gate: str | None = "xor", *, table: str | None = None,
 
     Converged means every row is right (output >= 0.5 predicts 1) and the loss is below tol;
     training stops at the first such epoch. Raises UsageError, MathError (divergence)."""
-    import numpy as np
-
     name, bits = resolve_gate(gate, table)
     check_settings(activation, loss, lr, epochs, tol)
     layers = (2, *hidden, 1)
@@ -302,72 +379,19 @@ def train_gate(gate: str | None = "xor", *, table: str | None = None,
                          hint="the order is layer by layer, neuron by neuron: each neuron's "
                          "weights from inputs 1, 2, ... then its bias")
 
-    params = _matrices(layers, weights)
-    x = np.array(INPUTS, dtype=float)
-    y = np.array(bits, dtype=float).reshape(4, 1)
-    program = network_program(layers, activation, loss)
-    graph = _compile(program, ["X", "Y", *params])
-    graph.set_values({"X": x, "Y": y, **params})
-    run, history, converged = _descend(graph, params, y, lr, epochs, tol, progress)
-
-    outputs = [float(o) for o in graph.values[_node(graph, "O")].ravel()]
+    net = Network(layers, activation, loss, bits, weights)
+    run, history, converged = net.descend(lr, epochs, tol, progress)
     predictions = [Prediction(i, t, o, int(o >= 0.5))
-                   for i, t, o in zip(INPUTS, bits, outputs, strict=True)]
+                   for i, t, o in zip(INPUTS, bits, net.outputs(), strict=True)]
     right = sum(p.predicted == p.target for p in predictions)
-    current = {k: graph.values[graph.variables[k]] for k in params}
-    flat = _flatten(layers, current)
     return TrainResult(
         gate=name, table=bits, layers=layers, activation=activation, loss=loss, lr=lr,
         epochs=epochs, seed=seed, tol=tol, epochs_run=run, converged=converged,
         final_loss=history[-1], accuracy=right / 4, predictions=predictions,
-        weights=[Weight(n, layer, j, k, v) for (n, layer, j, k), v in zip(names, flat,
-                                                                          strict=True)],
-        loss_history=history, boundary=boundary(layers, activation, current, grid),
-        program=program, separable=bits not in NOT_SEPARABLE, initial=initial)
-
-
-def _node(graph: Graph, label: str) -> int:
-    return graph.labels.index(label)
-
-
-def _descend(graph: Graph, params: dict[str, Any], y: Any, lr: float, epochs: int,
-             tol: float, progress: Progress | None) -> tuple[int, list[float], bool]:
-    """Gradient descent on the graph; returns (updates made, loss per epoch, converged)."""
-    try:
-        return _steps(graph, params, y, lr, epochs, tol, progress)
-    except MathError as err:
-        raise MathError(f"training diverged: {err.message}", err.source, err.span,
-                        hint="the weights grew too large for floats; try a smaller --lr"
-                        ) from None
-
-
-def _steps(graph: Graph, params: dict[str, Any], y: Any, lr: float, epochs: int,
-           tol: float, progress: Progress | None) -> tuple[int, list[float], bool]:
-    v = graph.values
-    ids = [graph.variables[k] for k in params]
-    out = _node(graph, "O")
-    target = y >= 0.5
-    every = max(1, epochs // 200)
-    history: list[float] = []
-    epoch = 0
-    while True:
-        loss = float(graph.forward())
-        history.append(loss)
-        if loss < tol and bool(((v[out] >= 0.5) == target).all()):
-            converged = True
-            break
-        if epoch == epochs:
-            converged = False
-            break
-        g = graph.backward()
-        for i in ids:
-            v[i] -= lr * g[i]
-        epoch += 1
-        if progress is not None and epoch % every == 0:
-            progress(epoch, loss)
-    if progress is not None:
-        progress(epoch, history[-1])
-    return epoch, history, converged
+        weights=[Weight(n, layer, j, k, v)
+                 for (n, layer, j, k), v in zip(names, net.weights(), strict=True)],
+        loss_history=history, boundary=boundary(layers, activation, net.matrices(), grid),
+        program=net.program, separable=bits not in NOT_SEPARABLE, initial=initial)
 
 
 def boundary(layers: Sequence[int], activation: str, params: dict[str, Any],

@@ -135,7 +135,7 @@ DEFAULT_ACTIVATION, DEFAULT_LOSS = Activation(ACTIVATION), Loss(LOSS)
              "autodiff train-gate --table 0,0,1,0 --hidden 4,4 --format json")
 def train_gate(
     gate: Annotated[str | None, typer.Argument(
-        metavar="[GATE]", help="and, or, nand, nor, xor or xnor (default xor).",
+        metavar="GATE", help="and, or, nand, nor, xor or xnor (default xor).",
         show_default=False)] = None,
     table: Annotated[str | None, typer.Option(
         "--table", help="Any 2-input gate: its outputs for inputs 00, 01, 10, 11, e.g. 0,1,1,0.",

@@ -14,7 +14,7 @@ import typer
 
 from . import __version__
 from .errors import AutodiffError, UsageError
-from .train import ACTIVATION, EPOCHS, HIDDEN, LOSS, LR, SEED, TOL
+from .gates import ACTIVATION, EPOCHS, HIDDEN, LOSS, LR, SEED, TOL
 
 app = typer.Typer(
     name="autodiff",

@@ -155,7 +155,8 @@ class Graph:
 
     def backward(self, seed: Value = None) -> list[Value]:
         """d output / d node for every node, in one reverse sweep. Call forward() first.
-        A non-scalar output is reduced by its sum unless `seed` gives its gradient."""
+        A non-scalar output is reduced by its sum unless `seed` gives its gradient.
+        Arrays in the result may share memory with each other: treat them as read-only."""
         if self.arrays:
             return self._backward_arrays(seed)
         v = self.values
@@ -253,6 +254,9 @@ class Graph:
                 raise ShapeError(f"--seed-grad has shape {shape_text(seed)}, the output has "
                                  f"shape {shape_text(out)}", self.source,
                                  self.spans[self.output])
+            if not np.isfinite(seed).all():
+                raise MathError("the output's gradient (--seed-grad) must be finite",
+                                self.source, self.spans[self.output])
             g[self.output] = seed
         i = -1
         _steps, edges, unbroadcast = self._array_plan()

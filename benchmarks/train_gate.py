@@ -18,20 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from autodiff_cli.train import (
-    ACTIVATION,
-    EPOCHS,
-    GATES,
-    HIDDEN,
-    INPUTS,
-    LOSS,
-    LR,
-    TOL,
-    Network,
-    _matrices,
-    initial_weights,
-    train_gate,
-)
+from autodiff_cli.gates import ACTIVATION, EPOCHS, GATES, HIDDEN, INPUTS, LOSS, LR, TOL
+from autodiff_cli.train import Network, _matrices, initial_weights, train_gate
 
 
 def _sigmoid(x: Any) -> Any:

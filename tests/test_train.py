@@ -12,10 +12,9 @@ from typer.testing import CliRunner
 
 from autodiff_cli.cli import app
 from autodiff_cli.errors import MathError, UsageError
+from autodiff_cli.gates import GATES, INPUTS
 from autodiff_cli.render.train import train_json
 from autodiff_cli.train import (
-    GATES,
-    INPUTS,
     Network,
     initial_weights,
     network_program,
@@ -340,3 +339,58 @@ def test_cli_help_has_examples() -> None:
     text = " ".join(result.stdout.split())
     assert "autodiff train-gate and --hidden 0 --weights 10,10,-15 --epochs 0" in text
     assert "--hidden" in text and "--weights" in text
+
+
+def test_cli_divergence_exits_1_with_a_message() -> None:
+    code, out, err = cli("xor", "--activation", "relu", "--lr", "1e200")
+    assert code == 1 and out == ""
+    assert "training diverged" in err and "smaller --lr" in err
+
+
+def test_colour_on_a_terminal() -> None:
+    import io
+
+    from rich.console import Console
+
+    from autodiff_cli.render.train import train_table
+
+    buffer = io.StringIO()
+    Console(file=buffer, force_terminal=True, color_system="standard", width=100).print(
+        train_table(train_gate("and", hidden=(), weights=(10, 10, -15), epochs=0), True))
+    text = buffer.getvalue()
+    assert "\x1b[" in text
+    assert "#" not in text  # colour, not characters, marks the regions on a terminal
+    assert "\x1b[1;30;42m" in text and "\x1b[1;37;44m" in text  # the 1 and 0 regions
+
+
+class _Terminal:
+    """A stand-in for stderr on a terminal."""
+
+    def __init__(self) -> None:
+        import io
+
+        self.buffer = io.StringIO()
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return self.buffer.write(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from autodiff_cli.render.train import progress_bar
+
+    with progress_bar(100, "xor") as update:
+        assert update is None  # pytest's stderr is not a terminal
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with progress_bar(100, "xor") as update:
+        assert update is not None
+        train_gate("xor", epochs=100, tol=0, progress=update)
+    assert "training xor" in terminal.buffer.getvalue()

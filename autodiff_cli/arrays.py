@@ -49,6 +49,15 @@ def _mean_axis(x: Array, axis: Array) -> Array:
     return np.mean(x, axis=_axis(x, axis))
 
 
+def _sum(x: Array) -> Array:
+    return np.add.reduce(x, axis=None)
+
+
+def _mean(x: Array) -> Array:
+    n = np.size(x)
+    return np.add.reduce(x, axis=None) / n if n else np.mean(x)
+
+
 def _transpose(x: Array) -> Array:
     return np.transpose(x)
 
@@ -59,7 +68,7 @@ _IMPL: dict[str, Callable[..., Array]] = {
     "neg": operator.neg, "pow": np.power, "matmul": np.matmul, "asin": np.arcsin,
     "acos": np.arccos, "atan": np.arctan, "abs": np.abs, "sigmoid": _sigmoid,
     "relu": _relu, "softplus": _softplus, "step": _step, "logb": _logb, "max": np.maximum,
-    "min": np.minimum, "transpose": _transpose, "sum_axis": _sum_axis,
+    "min": np.minimum, "transpose": _transpose, "sum": _sum, "mean": _mean, "sum_axis": _sum_axis,
     "mean_axis": _mean_axis,
 }
 
@@ -71,18 +80,22 @@ def implementation(op: Op) -> Callable[..., Array]:
 
 def unbroadcast(g: Array, shape: tuple[int, ...]) -> Array:
     """Sum g over the axes that broadcasting added or stretched, back to `shape`."""
-    if np.shape(g) == shape:
+    have = np.shape(g)
+    if have == shape:
         return g
-    extra = np.ndim(g) - len(shape)
+    extra = len(have) - len(shape)
     if extra > 0:
-        g = np.sum(g, axis=tuple(range(extra)))
-    stretched = tuple(k for k, n in enumerate(shape) if n == 1 and np.shape(g)[k] != 1)
+        g = np.add.reduce(g, axis=tuple(range(extra)))
+        have = have[extra:]
+    stretched = tuple(k for k, n in enumerate(shape) if n == 1 and have[k] != 1)
     if stretched:
-        g = np.sum(g, axis=stretched, keepdims=True)
+        g = np.add.reduce(g, axis=stretched, keepdims=True)
     return g
 
 
 def _vjp_matmul(g: Array, x: Array, y: Array, z: Array) -> tuple[Array, Array]:
+    if getattr(x, "ndim", 0) == 2 and getattr(y, "ndim", 0) == 2:
+        return g @ y.T, x.T @ g
     x2, y2 = np.atleast_2d(x), np.atleast_2d(y)
     g2 = np.reshape(g, (x2.shape[0] if np.ndim(x) > 1 else 1, y2.shape[1] if np.ndim(y) > 1 else 1))
     if np.ndim(y) == 1:
@@ -101,7 +114,7 @@ def _vjp_sum(g: Array, x: Array, z: Array) -> tuple[Array]:
 
 
 def _vjp_mean(g: Array, x: Array, z: Array) -> tuple[Array]:
-    return (np.broadcast_to(g, np.shape(x)) / max(np.size(x), 1),)
+    return (np.full(np.shape(x), g / max(np.size(x), 1)),)
 
 
 def _vjp_sum_axis(g: Array, x: Array, axis: Array, z: Array) -> tuple[Array, Array]:

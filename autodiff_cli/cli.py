@@ -14,6 +14,7 @@ import typer
 
 from . import __version__
 from .errors import AutodiffError, UsageError
+from .gates import ACTIVATION, EPOCHS, HIDDEN, LOSS, LR, SEED, TOL
 
 app = typer.Typer(
     name="autodiff",
@@ -189,6 +190,82 @@ def _write(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as err:
         raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
+
+
+class TrainFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class Activation(str, Enum):
+    sigmoid = "sigmoid"
+    tanh = "tanh"
+    relu = "relu"
+
+
+class Loss(str, Enum):
+    mse = "mse"
+    bce = "bce"
+
+
+DEFAULT_ACTIVATION, DEFAULT_LOSS = Activation(ACTIVATION), Loss(LOSS)
+
+
+@app.command("train-gate", epilog="Examples:  autodiff train-gate xor   |   "
+             "autodiff train-gate and --hidden 0 --weights 10,10,-15 --epochs 0   |   "
+             "autodiff train-gate xor --hidden 0   |   "
+             "autodiff train-gate --table 0,0,1,0 --hidden 4,4 --format json")
+def train_gate(
+    gate: Annotated[str | None, typer.Argument(
+        metavar="GATE", help="and, or, nand, nor, xor or xnor (default xor).",
+        show_default=False)] = None,
+    table: Annotated[str | None, typer.Option(
+        "--table", help="Any 2-input gate: its outputs for inputs 00, 01, 10, 11, e.g. 0,1,1,0.",
+        show_default=False)] = None,
+    hidden: Annotated[str, typer.Option(
+        "--hidden", help="Hidden layer sizes: 0 = a single perceptron, 8 = one layer of 8, "
+        "4,4 = two layers.")] = ",".join(map(str, HIDDEN)),
+    activation: Annotated[Activation, typer.Option(
+        "--activation", help="Activation of the hidden layers (the output is sigmoid).")
+    ] = DEFAULT_ACTIVATION,
+    loss: Annotated[Loss, typer.Option(
+        "--loss", help="mse: mean squared error; bce: binary cross-entropy.")
+    ] = DEFAULT_LOSS,
+    lr: Annotated[float, typer.Option("--lr", help="Learning rate: W <- W - lr * dL/dW.")] = LR,
+    epochs: Annotated[int, typer.Option(
+        "--epochs", help="Most gradient steps; 0 just evaluates the starting weights.")
+    ] = EPOCHS,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random start weights.")
+                    ] = SEED,
+    tol: Annotated[float, typer.Option(
+        "--tol", help="Stop once every row is right and the loss is below this.")] = TOL,
+    weights: Annotated[str | None, typer.Option(
+        "--weights", help="Start weights, comma-separated, layer by layer and neuron by "
+        "neuron: each neuron's weights from inputs 1, 2, ... then its bias; a perceptron "
+        "takes w1,w2,b (the seed's AND: 10,10,-15).", show_default=False)] = None,
+    format: Annotated[TrainFormat, typer.Option(
+        "--format", help="Output format: table for people, json for scripts.")
+    ] = TrainFormat.table,
+) -> None:
+    """Learn a logic gate by gradient descent through the engine (network and loss are one
+    graph; its reverse sweep gives dL/dW)."""
+    from .render import emit
+    from .render.train import progress_bar, train_json, train_table
+    from .train import parse_hidden, parse_weights, resolve_gate
+    from .train import train_gate as run
+
+    try:
+        name, _bits = resolve_gate(gate, table)
+        sizes = parse_hidden(hidden)
+        start = parse_weights(weights) if weights is not None else None
+        with progress_bar(epochs, name) as progress:
+            result = run(gate, table=table, hidden=sizes, activation=activation.value,
+                         loss=loss.value, lr=lr, epochs=epochs, seed=seed, tol=tol,
+                         weights=start, progress=progress)
+    except AutodiffError as err:
+        raise fail(err) from None
+    emit(result, format.value, as_json=train_json, as_plain=lambda r: "",
+         as_table=train_table)
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ not element-wise use their vector-Jacobian products from arrays.py)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,12 @@ from .errors import MathError, ShapeError, Span
 from .ops import CONST, VAR, Op
 
 Value = Any  # float, or a numpy array
+# the array path's compiled form: forward steps (node, function, x, y or -1), backward edges
+# (node, input, kind, payload) as in Graph.backward, kind 5 being a vector-Jacobian product,
+# and arrays.unbroadcast (kept here so the hot loop imports nothing)
+ArrayPlan = tuple[list[tuple[int, Any, int, int]], list[tuple[int, int, int, Any]],
+                  Callable[[Any, tuple[int, ...]], Any]]
+_ZERO = 0.0  # the adjoint of a node no gradient has reached yet (compared by identity)
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class Graph:
         self.arrays = False  # whether any leaf holds an array
         self._compiled: tuple[list[tuple[int, Any, int, int]], list[tuple[int, int, int, Any]],
                               list[bool]] | None = None
+        self._plan: ArrayPlan | None = None
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -60,6 +67,7 @@ class Graph:
         self.spans.append(span)
         self.values.append(value)
         self._compiled = None
+        self._plan = None
         return len(self.ops) - 1
 
     def variable(self, name: str, span: Span | None = None) -> int:
@@ -148,7 +156,8 @@ class Graph:
 
     def backward(self, seed: Value = None) -> list[Value]:
         """d output / d node for every node, in one reverse sweep. Call forward() first.
-        A non-scalar output is reduced by its sum unless `seed` gives its gradient."""
+        A non-scalar output is reduced by its sum unless `seed` gives its gradient.
+        Arrays in the result may share memory with each other: treat them as read-only."""
         if self.arrays:
             return self._backward_arrays(seed)
         v = self.values
@@ -225,62 +234,97 @@ class Graph:
 
     # -- arrays ---------------------------------------------------------------------------
 
+    def _array_plan(self) -> ArrayPlan:
+        if self._plan is not None:
+            return self._plan
+        from .arrays import VJP, implementation, unbroadcast
+
+        need = self.needs_grad()
+        steps = [(i, implementation(op), a[0], a[1] if len(a) > 1 else -1)
+                 for i, (op, a) in enumerate(zip(self.ops, self.args, strict=True)) if a]
+        edges: list[tuple[int, int, int, Any]] = []
+        for i in range(len(self.ops) - 1, -1, -1):
+            op, a = self.ops[i], self.args[i]
+            if not need[i] or not a:
+                continue
+            if op.vjp:
+                edges.append((i, -1, 5, (VJP[op.name], a, tuple(need[t] for t in a))))
+                continue
+            partials = array_partials(op.name)
+            edges.extend((i, t, *_edge(partials[k], a, i)) for k, t in enumerate(a) if need[t])
+        self._plan = (steps, edges, unbroadcast)
+        return self._plan
+
     def _forward_arrays(self) -> Value:
+        """Every floating-point error raises inside numpy (errstate), so with finite leaves
+        all values are finite; only a non-finite output is diagnosed node by node."""
         import numpy as np
 
-        from .arrays import implementation
-
         v = self.values
+        i = -1
         with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
-            for i, (op, args) in enumerate(zip(self.ops, self.args, strict=True)):
-                if not args:
-                    continue
-                try:
-                    v[i] = implementation(op)(*(v[a] for a in args))
-                except (ArithmeticError, ValueError, IndexError) as exc:
-                    raise self._forward_error(i, exc) from None
-                if not np.all(np.isfinite(v[i])):
-                    raise self._forward_error(i, OverflowError())
-        return v[self.output]
+            try:
+                for i, f, a, b in self._array_plan()[0]:
+                    v[i] = f(v[a]) if b < 0 else f(v[a], v[b])
+            except (ArithmeticError, ValueError, IndexError) as exc:
+                raise self._forward_error(i, exc) from None
+        out = v[self.output]
+        if not (math.isfinite(out) if np.ndim(out) == 0 else np.isfinite(out).all()):
+            self._check_finite_arrays()
+        return out
 
     def _backward_arrays(self, seed: Value) -> list[Value]:
         import numpy as np
 
-        from .arrays import VJP, shape_text, unbroadcast
-
-        v, need = self.values, self.needs_grad()
-        g: list[Value] = [0.0] * len(v)
+        v = self.values
+        g: list[Value] = [_ZERO] * len(v)
         out = v[self.output]
         if seed is None:
             g[self.output] = np.ones_like(out, dtype=float) if np.ndim(out) else 1.0
         else:
             if np.shape(seed) != np.shape(out):
+                from .arrays import shape_text
+
                 raise ShapeError(f"--seed-grad has shape {shape_text(seed)}, the output has "
                                  f"shape {shape_text(out)}", self.source,
                                  self.spans[self.output])
+            if not np.isfinite(seed).all():
+                raise MathError("the output's gradient (--seed-grad) must be finite",
+                                self.source, self.spans[self.output])
             g[self.output] = seed
+        i = -1
+        _steps, edges, unbroadcast = self._array_plan()
         with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
-            for i in range(len(v) - 1, -1, -1):
-                args = self.args[i]
-                if not need[i] or not args:
-                    continue
-                op, gi = self.ops[i], g[i]
-                inputs = [v[a] for a in args]
-                try:
-                    if op.vjp:
-                        parts = VJP[op.name](gi, *inputs, v[i])
+            try:
+                for i, t, kind, p in edges:
+                    gi = g[i]
+                    if kind == 0:
+                        part = gi
+                    elif kind == 1:
+                        part = gi * v[p]
+                    elif kind == 2:
+                        part = -gi
+                    elif kind == 3:
+                        part = gi * p
+                    elif kind == 4:
+                        f, x, y = p
+                        part = gi * f(v[x], v[y], v[i])
                     else:
-                        x = inputs[0]
-                        y = inputs[1] if len(inputs) > 1 else x
-                        parts = tuple(gi * evaluate(p, x, y, v[i])
-                                      for p in array_partials(op.name))
-                    for k, a in enumerate(args):
-                        if need[a]:
-                            g[a] = g[a] + unbroadcast(parts[k], np.shape(v[a]))
-                except (ArithmeticError, ValueError):
-                    raise self._derivative_error(i) from None
-                if not np.all(np.isfinite(g[i])):
-                    raise self._derivative_error(i)
+                        fn, args, needed = p
+                        parts = fn(gi, *(v[a] for a in args), v[i])
+                        for a, part_a, wanted in zip(args, parts, needed, strict=True):
+                            if wanted:
+                                want = getattr(v[a], "shape", ())
+                                if getattr(part_a, "shape", ()) != want:
+                                    part_a = unbroadcast(part_a, want)
+                                g[a] = part_a if g[a] is _ZERO else g[a] + part_a
+                        continue
+                    want = getattr(v[t], "shape", ())
+                    if getattr(part, "shape", ()) != want:
+                        part = unbroadcast(part, want)
+                    g[t] = part if g[t] is _ZERO else g[t] + part
+            except (ArithmeticError, ValueError):
+                raise self._derivative_error(i) from None
         return g
 
     # -- diagnosis: only run once something went wrong --------------------------------------
@@ -333,6 +377,17 @@ class Graph:
         for i, _f, a, b in self._compile()[0]:
             if not math.isfinite(v[i]) and math.isfinite(v[a]) and (b < 0 or math.isfinite(v[b])):
                 raise self._forward_error(i, OverflowError())
+
+    def _check_finite_arrays(self) -> None:
+        import numpy as np
+
+        v = self.values
+        for i, args in enumerate(self.args):
+            if args and not np.isfinite(v[i]).all() and all(
+                    np.isfinite(v[a]).all() for a in args):
+                raise self._forward_error(i, OverflowError())
+        raise MathError("the result is not finite (an input is inf or nan)", self.source,
+                        self.spans[self.output])
 
     def _check_finite_gradients(self, g: list[Value]) -> None:
         need = self.needs_grad()

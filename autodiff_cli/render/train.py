@@ -1,0 +1,218 @@
+"""The train-gate report: JSON data, the rich report (summary, truth table, weights, loss curve,
+decision boundary) and the live progress bar. Data in, text out; nothing is computed here."""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ..train import Progress, TrainResult, Weight
+from .numbers import human
+
+SPARK = "▁▂▃▄▅▆▇█"
+SPARK_WIDTH = 60
+
+
+def note(r: TrainResult) -> str | None:
+    """Why training ended the way it did, in a sentence, when there is something to say."""
+    if len(r.layers) == 2 and not r.separable:
+        return (f"A single perceptron cannot separate {r.gate.upper()}: it draws one straight "
+                "line across the square, and no line puts 01 and 10 on one side and 00 and 11 "
+                "on the other. Add a hidden layer (e.g. --hidden 2, or the default).")
+    if not r.converged and r.epochs_run == r.epochs and r.epochs > 0:
+        return (f"Not converged in {r.epochs} epochs; try more --epochs, another --seed or "
+                "another --lr.")
+    return None
+
+
+def train_json(r: TrainResult) -> dict[str, Any]:
+    return {
+        "gate": r.gate,
+        "architecture": {
+            "layers": list(r.layers),
+            "hidden_activation": r.activation if len(r.layers) > 2 else None,
+            "output_activation": "sigmoid",
+            "loss": r.loss,
+        },
+        "settings": {"lr": r.lr, "epochs": r.epochs, "seed": r.seed, "tol": r.tol,
+                     "initial": r.initial},
+        "epochs_run": r.epochs_run,
+        "converged": r.converged,
+        "final_loss": r.final_loss,
+        "accuracy": r.accuracy,
+        "predictions": [{"inputs": list(p.inputs), "target": p.target, "output": p.output,
+                         "predicted": p.predicted} for p in r.predictions],
+        "weights": {w.name: w.value for w in r.weights},
+        "loss_history": [[epoch, loss] for epoch, loss in r.history_sample()],
+        "note": note(r),
+    }
+
+
+def train_table(r: TrainResult, fancy: bool) -> Any:
+    from rich.console import Group
+    from rich.text import Text
+
+    parts: list[Any] = [_summary(r, fancy), Text(""), _truth_table(r, fancy), Text("")]
+    parts += _weight_tables(r, fancy)
+    parts += [Text(""), _loss_curve(r, fancy), Text(""), *_boundary(r, fancy)]
+    said = note(r)
+    if said:
+        parts += [Text(""), Text(said, style="bold" if fancy else "")]
+    return Group(*parts)
+
+
+def _summary(r: TrainResult, fancy: bool) -> Any:
+    from rich.text import Text
+
+    if len(r.layers) == 2:
+        net = "a single perceptron (2-1, sigmoid output)"
+    else:
+        net = f"a {r.architecture} network ({r.activation} hidden, sigmoid output)"
+    text = Text()
+    text.append(f"{r.gate}: ", style="bold" if fancy else "")
+    text.append(f"{net}, {r.loss} loss, lr {human(r.lr)}\n")
+    text.append(f"start: {r.initial}\n")
+    text.append(f"graph: {r.program}\n", style="dim" if fancy else "")
+    right = sum(p.predicted == p.target for p in r.predictions)
+    if r.converged and r.epochs_run == 0:
+        status = (f"the starting weights already work: loss {human(r.final_loss)} < tol "
+                  f"{human(r.tol)}, {right} of 4 rows right")
+        style = "bold green"
+    elif r.converged:
+        status = (f"converged after {r.epochs_run} epoch{'s' if r.epochs_run != 1 else ''}: "
+                  f"loss {human(r.final_loss)} < tol {human(r.tol)}, {right} of 4 rows right")
+        style = "bold green"
+    else:
+        status = (f"not converged after {r.epochs_run} epoch{'s' if r.epochs_run != 1 else ''}:"
+                  f" loss {human(r.final_loss)} (tol {human(r.tol)}), {right} of 4 rows right")
+        style = "bold red"
+    text.append(status, style=style if fancy else "")
+    return text
+
+
+def _table(fancy: bool) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    return Table(box=box.SIMPLE_HEAD if fancy else None, show_edge=fancy,
+                 header_style="bold" if fancy else "", pad_edge=False)
+
+
+def _truth_table(r: TrainResult, fancy: bool) -> Any:
+    from rich.text import Text
+
+    table = _table(fancy)
+    for name in ("x1", "x2", "target", "output", "predicted"):
+        table.add_column(name, justify="right")
+    table.add_column("")
+    for p in r.predictions:
+        ok = p.predicted == p.target
+        mark = Text("✓" if ok else "✗", style=("green" if ok else "bold red") if fancy else "")
+        table.add_row(str(p.inputs[0]), str(p.inputs[1]), str(p.target), f"{p.output:.4f}",
+                      str(p.predicted), mark)
+    return table
+
+
+def _weight_tables(r: TrainResult, fancy: bool) -> list[Any]:
+    from rich.text import Text
+
+    if len(r.layers) == 2:
+        table = _table(fancy)
+        for w in r.weights:
+            table.add_column(w.name, justify="right")
+        table.add_row(*(human(w.value) for w in r.weights))
+        return [Text("weights (the seed's w1, w2 and bias b)"), table]
+    out: list[Any] = [Text("weights: W^l_jk is layer l's weight into neuron j from input k; "
+                           "b^l_j is neuron j's bias")]
+    last = len(r.layers) - 1
+    for layer in range(1, last + 1):
+        rows = [w for w in r.weights if w.layer == layer]
+        kind = f"hidden, {r.activation}" if layer < last else "output, sigmoid"
+        out.append(Text(f"layer {layer} ({kind})", style="bold" if fancy else ""))
+        table = _table(fancy)
+        table.add_column("neuron j", justify="right")
+        for w in rows:
+            if w.neuron == 1:
+                table.add_column(_column(w), justify="right")
+        for j in range(1, r.layers[layer] + 1):
+            table.add_row(str(j), *(human(w.value) for w in rows if w.neuron == j))
+        out.append(table)
+    return out
+
+
+def _column(w: Weight) -> str:
+    if w.input == 0:
+        return f"b^{w.layer}_j"
+    return f"W^{w.layer}_j{w.input}" if w.input < 10 else f"W^{w.layer}_{{j,{w.input}}}"
+
+
+def _loss_curve(r: TrainResult, fancy: bool) -> Any:
+    from rich.text import Text
+
+    sample = r.history_sample()
+    if len(sample) > SPARK_WIDTH:
+        step = (len(sample) - 1) / (SPARK_WIDTH - 1)
+        sample = [sample[round(k * step)] for k in range(SPARK_WIDTH)]
+    logs = [math.log10(max(loss, 1e-300)) for _e, loss in sample]
+    lo, hi = min(logs), max(logs)
+    span = hi - lo
+    bars = "".join(SPARK[0 if span == 0 else round((x - lo) / span * (len(SPARK) - 1))]
+                   for x in logs)
+    first, last = sample[0], sample[-1]
+    text = Text(f"loss (log scale): {human(first[1])} at epoch {first[0]} → {human(last[1])} "
+                f"at epoch {last[0]}\n")
+    text.append(bars, style="cyan" if fancy else "")
+    return text
+
+
+def _boundary(r: TrainResult, fancy: bool) -> list[Any]:
+    from rich.text import Text
+
+    b = r.boundary
+    rows, cols = len(b.predicted), len(b.predicted[0])
+    corners = {(rows - 1, 0): 0, (rows - 1, cols - 1): 2, (0, 0): 1, (0, cols - 1): 3}
+    targets = [p.target for p in r.predictions]
+    legend = ("decision boundary (green: the network says 1, blue: 0; corners: the targets)"
+              if fancy else
+              "decision boundary ('#': the network says 1, '.': 0; corners: the targets)")
+    lines: list[Any] = [Text(legend)]
+    for i, row in enumerate(b.predicted):
+        label = "x2=1 " if i == 0 else "x2=0 " if i == rows - 1 else "     "
+        line = Text(label)
+        cells = [str(targets[corners[i, j]]) if (i, j) in corners
+                 else " " if fancy else "#" if bit else "." for j, bit in enumerate(row)]
+        start = 0
+        for j in range(1, cols + 1):  # one span per run of equal bits
+            if j == cols or row[j] != row[start]:
+                style = ("bold black on green" if row[start] else "bold white on blue")
+                line.append("".join(cells[start:j]), style=style if fancy else "")
+                start = j
+        lines.append(line)
+    lines.append(Text("     x1=0" + " " * (cols - 8) + "x1=1"))
+    return lines
+
+
+@contextmanager
+def progress_bar(total: int, label: str) -> Iterator[Progress | None]:
+    """A live bar with epoch and loss on stderr when it is a terminal; otherwise nothing."""
+    if total <= 0 or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    console = Console(file=sys.stderr)
+    columns = (TextColumn("training {task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("epochs  loss {task.fields[loss]}"), TimeElapsedColumn())
+    with Bar(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(label, total=total, loss="-")
+
+        def update(epoch: int, loss: float) -> None:
+            bar.update(task, completed=epoch, loss=human(loss))
+
+        yield update
+

@@ -87,8 +87,11 @@ def _same_shape(seed_grad: Any, value: Any) -> None:
     from .arrays import shape_text
 
     if np.shape(seed_grad) != np.shape(value):
-        raise ShapeError(f"--seed-grad has shape {shape_text(seed_grad)}, but the output has "
-                         f"shape {shape_text(value)}; they must be the same")
+        def words(x: Any) -> str:
+            return "is a scalar" if np.ndim(x) == 0 else f"has shape {shape_text(x)}"
+
+        raise ShapeError(f"--seed-grad {words(seed_grad)}, but the output {words(value)}; "
+                         "they must be the same")
 
 
 def _plain(x: Any) -> Any:

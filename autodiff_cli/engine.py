@@ -280,8 +280,9 @@ class Graph:
                     else:
                         x = inputs[0]
                         y = inputs[1] if len(inputs) > 1 else x
-                        parts = tuple(gi * evaluate(p, x, y, v[i])
-                                      for p in array_partials(op.name))
+                        parts = tuple(gi * evaluate(p, x, y, v[i]) if need[a] else None
+                                      for p, a in zip(array_partials(op.name), args,
+                                                      strict=True))
                     for k, a in enumerate(args):
                         if need[a]:
                             g[a] = g[a] + unbroadcast(parts[k], np.shape(v[a]))
@@ -343,7 +344,7 @@ class Graph:
         else:
             what = "outside the domain" + (f" ({op.domain})" if op.domain else "")
         at = None
-        if not op.creates:
+        if self.arrays and not op.creates:
             from .arrays import implementation
 
             fn = implementation(op)
@@ -366,8 +367,10 @@ class Graph:
 
     def _derivative_error(self, i: int) -> MathError:
         at = None
-        if not self.ops[i].vjp:
-            rules = array_partials(self.ops[i].name)
+        if self.arrays and not self.ops[i].vjp:
+            need = self.needs_grad()
+            rules = [p for p, a in zip(array_partials(self.ops[i].name), self.args[i],
+                                       strict=True) if need[a]]
             at = self._bad_entry(i, lambda x, y, z: sum(evaluate(p, x, y, z) for p in rules))
         return MathError(
             f"{self._where(i)}: the derivative is not finite at {self._inputs(i, at)}",

@@ -91,7 +91,7 @@ def _fn(name: str, forward: Callable[..., float], *rules: str, **kw: Any) -> Op:
 VAR = Op("var", 0, float, ())
 CONST = Op("const", 0, float, ())
 
-_SHAPE = "whole numbers r, c >= 1, at most 10^7 entries"
+_SHAPE = "x rows and y columns, whole numbers >= 1, at most 10^7 entries"
 _ATTR = "x > 0, or x = 0 with y >= 0, or x < 0 with a whole y"
 
 OPS: dict[str, Op] = {op.name: op for op in (

@@ -65,8 +65,14 @@ def _shape(r: Array, c: Array) -> tuple[int, int]:
 
 
 def _randn(r: Array, c: Array, *, stream: tuple[int, ...]) -> Array:
-    # its own generator per call: the same stream always gives the same numbers
-    return np.random.default_rng(list(stream)).standard_normal(_shape(r, c))
+    # a generator of its own per call, so nothing is shared between calls; Box-Muller on
+    # PCG64's raw bits, whose stream numpy keeps fixed across versions (its samplers may change)
+    shape = _shape(r, c)
+    n = shape[0] * shape[1]
+    bits = np.random.PCG64(np.random.SeedSequence(list(stream))).random_raw(2 * n)
+    u = (bits >> np.uint64(11)).astype(float) * 2.0**-53  # uniform on [0, 1)
+    z = np.sqrt(-2.0 * np.log1p(-u[:n])) * np.cos(2.0 * np.pi * u[n:])
+    return z.reshape(shape)
 
 
 def _zeros(r: Array, c: Array, *, stream: tuple[int, ...]) -> Array:

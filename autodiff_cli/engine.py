@@ -247,7 +247,7 @@ class Graph:
                         v[i] = implementation(op)(*(v[a] for a in args))
                 except (ArithmeticError, ValueError, IndexError) as exc:
                     raise self._forward_error(i, exc) from None
-                if not np.all(np.isfinite(v[i])):
+                if not np.isfinite(v[i]).all():
                     raise self._forward_error(i, OverflowError())
         return v[self.output]
 
@@ -288,10 +288,10 @@ class Graph:
                             g[a] = g[a] + unbroadcast(parts[k], np.shape(v[a]))
                 except (ArithmeticError, ValueError):
                     raise self._derivative_error(i) from None
-                if not np.all(np.isfinite(g[i])):
+                if not np.isfinite(g[i]).all():
                     raise self._derivative_error(i)
         for name, j in self.variables.items():
-            if not np.all(np.isfinite(g[j])):
+            if not np.isfinite(g[j]).all():
                 raise MathError(f"overflow: the derivative with respect to {name} is too "
                                 "large for a float", self.source, self.spans[j])
             if np.shape(g[j]) != np.shape(v[j]):  # not reached by the sweep: zero

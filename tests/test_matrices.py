@@ -303,6 +303,15 @@ def test_randn_is_seeded_and_independent_per_call() -> None:
     assert r1.value == r2.value != 1.0
 
 
+def test_randn_is_standard_normal_and_pinned() -> None:
+    z = parse_at(["Z=randn(400, 250)"])["Z"]
+    assert abs(z.mean()) < 0.02 and abs(z.std() - 1) < 0.02
+    # Box-Muller on PCG64's raw bits: the same numbers for seed 0 on every numpy version
+    np.testing.assert_allclose(parse_at(["W=randn(2,3)"])["W"],
+                               [[1.33700134, -0.53615302, 1.89614476],
+                                [0.43852099, -0.08705883, -1.44437342]], atol=1e-8)
+
+
 def test_randn_and_zeros_are_constants() -> None:
     r = grad("sum(zeros(r, 3) + randn(2, c)) + r*c", r=2.0, c=3.0)
     assert r.gradient == {"r": 3.0, "c": 2.0}  # only through r*c: no gradient into shapes

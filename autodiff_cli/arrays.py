@@ -149,9 +149,14 @@ def _vjp_mean_axis(g: Array, x: Array, axis: Array, z: Array) -> tuple[Array, Ar
     return np.broadcast_to(np.expand_dims(g, k), np.shape(x)) / np.shape(x)[k], 0.0
 
 
+def _vjp_shape(g: Array, r: Array, c: Array, z: Array) -> tuple[Array, Array]:
+    return 0.0, 0.0  # the array does not change with its shape
+
+
 VJP: dict[str, Callable[..., tuple[Array, ...]]] = {
     "matmul": _vjp_matmul, "transpose": _vjp_transpose, "sum": _vjp_sum, "mean": _vjp_mean,
-    "sum_axis": _vjp_sum_axis, "mean_axis": _vjp_mean_axis,
+    "sum_axis": _vjp_sum_axis, "mean_axis": _vjp_mean_axis, "randn": _vjp_shape,
+    "zeros": _vjp_shape,
 }
 
 

@@ -43,7 +43,9 @@ class Graph:
         self.output = -1
         self.output_name = ""  # the name of the last statement, if it is an assignment
         self.arrays = False  # whether any leaf holds an array, or an op makes one
-        self.random_key: tuple[int, ...] = (0,)  # randn(r, c) draws from (*random_key, k)
+        # randn(r, c) draws from stream (*random_key, k) for the k-th array-making call;
+        # (seed, 0) for an expression, as api.grad sets it (seed 0 unless given)
+        self.random_key: tuple[int, ...] = (0, 0)
         self._compiled: tuple[list[tuple[int, Any, int, int]], list[tuple[int, int, int, Any]],
                               list[bool]] | None = None
 

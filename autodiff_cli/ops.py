@@ -138,9 +138,9 @@ OPS: dict[str, Op] = {op.name: op for op in (
     _fn("sum_axis", _first, "1", "0", call="sum", vjp=True),
     _fn("mean_axis", _first, "1", "0", call="mean", vjp=True),
     # new arrays of shape (r, c): constants, so no gradient flows into r and c
-    _fn("randn", _array_only, "0", "0", creates=True, domain=_SHAPE,
+    _fn("randn", _array_only, "0", "0", creates=True, vjp=True, domain=_SHAPE,
         note="standard normal entries, fixed by --seed and the call's place in the source"),
-    _fn("zeros", _array_only, "0", "0", creates=True, domain=_SHAPE),
+    _fn("zeros", _array_only, "0", "0", creates=True, vjp=True, domain=_SHAPE),
 )}
 
 FUNCTIONS: dict[str, dict[int, Op]] = {}

@@ -111,7 +111,7 @@ VJP_CASES = {
 
 
 def test_every_vjp_op_is_checked() -> None:
-    assert {op.name for op in OPS.values() if op.vjp} == set(VJP_CASES)
+    assert {op.name for op in OPS.values() if op.vjp and not op.creates} == set(VJP_CASES)
 
 
 @pytest.mark.parametrize("name", sorted(VJP_CASES))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .engine import Graph
-from .errors import UsageError
+from .errors import ShapeError, UsageError
 from .lower import lower
 from .parse import parse
 
@@ -22,6 +22,20 @@ class GradResult:
     at: dict[str, Any]
     gradient: dict[str, Any] = field(default_factory=dict)
     output: str = ""  # the name the program gives its result, if any
+    seed_grad: Any = None  # the output gradient the backward sweep started from, if given
+
+    @property
+    def reduced(self) -> str:
+        """How a non-scalar output became one number for the backward sweep: "sum" (the
+        gradient of sum(value)), "seed_grad" (of sum(seed_grad * value)), or "" (scalar)."""
+        if is_scalar(self.value):
+            return ""
+        return "sum" if self.seed_grad is None else "seed_grad"
+
+
+def is_scalar(x: Any) -> bool:
+    """Whether x is a plain number rather than an array (numpy is not imported for this)."""
+    return isinstance(x, (int, float))
 
 
 def compile(source: str, variables: Iterable[str]) -> Graph:
@@ -29,9 +43,13 @@ def compile(source: str, variables: Iterable[str]) -> Graph:
     return lower(parse(source), variables)
 
 
-def grad(expression: str, at: Mapping[str, float] | None = None,
-         wrt: Iterable[str] | None = None, **values: float) -> GradResult:
-    """Value and gradient of `expression` at a point.
+def grad(expression: str, at: Mapping[str, Any] | None = None,
+         wrt: Iterable[str] | None = None, *, seed_grad: Any = None, random_seed: int = 0,
+         **values: Any) -> GradResult:
+    """Value and gradient of `expression` at a point. Values may be numbers or arrays
+    (anything numpy.asarray takes); each gradient has its variable's shape. A non-scalar
+    output is reduced by its sum, or by sum(seed_grad * output) if seed_grad is given.
+    random_seed fixes what randn(r, c) in the expression draws.
 
     >>> r = grad("(a+b)*(b+1)", a=3, b=2)
     >>> r.value, r.gradient
@@ -39,7 +57,15 @@ def grad(expression: str, at: Mapping[str, float] | None = None,
     """
     point = {name: _checked(name, x) for name, x in {**(at or {}), **values}.items()}
     graph = compile(expression, point)
-    value, gradient = graph.gradient(point)
+    graph.random_key = (random_seed, 0)
+    graph.set_values(point)
+    value = graph.forward()
+    if seed_grad is not None:
+        seed_grad = _plain(_checked("--seed-grad", seed_grad))
+        _same_shape(seed_grad, value)
+    g = graph.backward(seed_grad)
+    value = _plain(value)
+    gradient = {name: _plain(g[i]) for name, i in graph.variables.items()}
     order = list(graph.variables)
     if wrt is not None:
         wanted = list(dict.fromkeys(wrt))
@@ -50,7 +76,31 @@ def grad(expression: str, at: Mapping[str, float] | None = None,
                              f"the variables are {', '.join(order) or 'none'}")
         order = wanted
     return GradResult(expression, value, {n: point[n] for n in graph.variables},
-                      {n: gradient[n] for n in order}, graph.output_name)
+                      {n: gradient[n] for n in order}, graph.output_name, seed_grad)
+
+
+def _same_shape(seed_grad: Any, value: Any) -> None:
+    if is_scalar(seed_grad) and is_scalar(value):
+        return
+    import numpy as np
+
+    from .arrays import shape_text
+
+    if np.shape(seed_grad) != np.shape(value):
+        def words(x: Any) -> str:
+            return "is a scalar" if np.ndim(x) == 0 else f"has shape {shape_text(x)}"
+
+        raise ShapeError(f"--seed-grad {words(seed_grad)}, but the output {words(value)}; "
+                         "they must be the same")
+
+
+def _plain(x: Any) -> Any:
+    """A 0-d array or numpy scalar as a float; arrays stay arrays."""
+    if is_scalar(x):
+        return float(x)
+    import numpy as np
+
+    return float(x) if np.ndim(x) == 0 else x
 
 
 def _checked(name: str, x: Any) -> Any:
@@ -60,7 +110,10 @@ def _checked(name: str, x: Any) -> Any:
     else:
         import numpy as np
 
-        x = np.asarray(x, dtype=float)
+        try:
+            x = np.asarray(x, dtype=float)
+        except (TypeError, ValueError):
+            raise UsageError(f"{name}: not a number or a rectangular array of numbers") from None
         ok = bool(np.all(np.isfinite(x)))
     if not ok:
         raise UsageError(f"{name}: values must be finite numbers (no inf or nan)")

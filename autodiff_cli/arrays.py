@@ -35,18 +35,48 @@ def _logb(x: Array, b: Array) -> Array:
 
 
 def _axis(a: Array, axis: Array) -> int:
+    if np.ndim(axis) != 0:
+        raise IndexError(f"the axis must be a number, not an array of shape {shape_text(axis)}")
     k = float(axis)
-    if k != int(k) or not -np.ndim(a) <= int(k) < max(np.ndim(a), 1):
+    if k != int(k) or not -np.ndim(a) <= int(k) < np.ndim(a):
         raise IndexError(f"axis {k:g} does not exist for shape {shape_text(a)}")
     return int(k)
 
 
 def _sum_axis(x: Array, axis: Array) -> Array:
-    return np.sum(x, axis=_axis(x, axis))
+    return x if np.ndim(x) == 0 else np.sum(x, axis=_axis(x, axis))
 
 
 def _mean_axis(x: Array, axis: Array) -> Array:
-    return np.mean(x, axis=_axis(x, axis))
+    return x if np.ndim(x) == 0 else np.mean(x, axis=_axis(x, axis))
+
+
+MAX_ENTRIES = 10**7
+
+
+def _shape(r: Array, c: Array) -> tuple[int, int]:
+    if np.ndim(r) or np.ndim(c):
+        raise ValueError("the shape must be two numbers")
+    rows, cols = float(r), float(c)
+    if rows != int(rows) or cols != int(cols) or rows < 1 or cols < 1 \
+            or rows * cols > MAX_ENTRIES:
+        raise ValueError(f"no array of shape {rows:g} x {cols:g}")
+    return int(rows), int(cols)
+
+
+def _randn(r: Array, c: Array, *, stream: tuple[int, ...]) -> Array:
+    # a generator of its own per call, so nothing is shared between calls; Box-Muller on
+    # PCG64's raw bits, whose stream numpy keeps fixed across versions (its samplers may change)
+    shape = _shape(r, c)
+    n = shape[0] * shape[1]
+    bits = np.random.PCG64(np.random.SeedSequence(list(stream))).random_raw(2 * n)
+    u = (bits >> np.uint64(11)).astype(float) * 2.0**-53  # uniform on [0, 1)
+    z = np.sqrt(-2.0 * np.log1p(-u[:n])) * np.cos(2.0 * np.pi * u[n:])
+    return z.reshape(shape)
+
+
+def _zeros(r: Array, c: Array, *, stream: tuple[int, ...]) -> Array:
+    return np.zeros(_shape(r, c))
 
 
 def _sum(x: Array) -> Array:
@@ -68,8 +98,8 @@ _IMPL: dict[str, Callable[..., Array]] = {
     "neg": operator.neg, "pow": np.power, "matmul": np.matmul, "asin": np.arcsin,
     "acos": np.arccos, "atan": np.arctan, "abs": np.abs, "sigmoid": _sigmoid,
     "relu": _relu, "softplus": _softplus, "step": _step, "logb": _logb, "max": np.maximum,
-    "min": np.minimum, "transpose": _transpose, "sum": _sum, "mean": _mean, "sum_axis": _sum_axis,
-    "mean_axis": _mean_axis,
+    "min": np.minimum, "transpose": _transpose, "sum": _sum, "mean": _mean,
+    "sum_axis": _sum_axis, "mean_axis": _mean_axis, "randn": _randn, "zeros": _zeros,
 }
 
 
@@ -94,15 +124,16 @@ def unbroadcast(g: Array, shape: tuple[int, ...]) -> Array:
 
 
 def _vjp_matmul(g: Array, x: Array, y: Array, z: Array) -> tuple[Array, Array]:
+    # z = x @ y: dx = g @ y^T, dy = x^T @ g; a vector operand is a row (x) or a column (y)
     if getattr(x, "ndim", 0) == 2 and getattr(y, "ndim", 0) == 2:
         return g @ y.T, x.T @ g
-    x2, y2 = np.atleast_2d(x), np.atleast_2d(y)
-    g2 = np.reshape(g, (x2.shape[0] if np.ndim(x) > 1 else 1, y2.shape[1] if np.ndim(y) > 1 else 1))
+    if np.ndim(x) == 1 and np.ndim(y) == 1:
+        return g * y, g * x
+    if np.ndim(x) == 1:
+        return (y @ g[..., None])[..., 0], x[:, None] * g[..., None, :]
     if np.ndim(y) == 1:
-        y2 = y2.T
-    gx = g2 @ y2.T
-    gy = x2.T @ g2
-    return np.reshape(gx, np.shape(x)), np.reshape(gy, np.shape(y))
+        return g[..., None] * y, (np.swapaxes(x, -1, -2) @ g[..., None])[..., 0]
+    return g @ np.swapaxes(y, -1, -2), np.swapaxes(x, -1, -2) @ g
 
 
 def _vjp_transpose(g: Array, x: Array, z: Array) -> tuple[Array]:
@@ -118,21 +149,50 @@ def _vjp_mean(g: Array, x: Array, z: Array) -> tuple[Array]:
 
 
 def _vjp_sum_axis(g: Array, x: Array, axis: Array, z: Array) -> tuple[Array, Array]:
+    if np.ndim(x) == 0:
+        return g, 0.0
     k = _axis(x, axis)
     return np.broadcast_to(np.expand_dims(g, k), np.shape(x)), 0.0
 
 
 def _vjp_mean_axis(g: Array, x: Array, axis: Array, z: Array) -> tuple[Array, Array]:
+    if np.ndim(x) == 0:
+        return g, 0.0
     k = _axis(x, axis)
     return np.broadcast_to(np.expand_dims(g, k), np.shape(x)) / np.shape(x)[k], 0.0
 
 
+def _vjp_shape(g: Array, r: Array, c: Array, z: Array) -> tuple[Array, Array]:
+    return 0.0, 0.0  # the array does not change with its shape
+
+
 VJP: dict[str, Callable[..., tuple[Array, ...]]] = {
     "matmul": _vjp_matmul, "transpose": _vjp_transpose, "sum": _vjp_sum, "mean": _vjp_mean,
-    "sum_axis": _vjp_sum_axis, "mean_axis": _vjp_mean_axis,
+    "sum_axis": _vjp_sum_axis, "mean_axis": _vjp_mean_axis, "randn": _vjp_shape,
+    "zeros": _vjp_shape,
 }
 
 
 def shape_text(a: Array) -> str:
     s = np.shape(a)
     return "scalar" if not s else "(" + "x".join(str(n) for n in s) + ")"
+
+
+def first_bad(fn: Callable[..., Array], inputs: list[Array]) -> tuple[int, ...] | None:
+    """Where, in the broadcast result, fn(*inputs) is first not finite (None: nowhere)."""
+    with np.errstate(all="ignore"):
+        try:
+            out = np.broadcast_to(fn(*inputs), np.broadcast_shapes(*map(np.shape, inputs)))
+        except (ArithmeticError, ValueError, TypeError):
+            return None
+    bad = np.argwhere(~np.isfinite(out))
+    return tuple(int(k) for k in bad[0]) if len(bad) else None
+
+
+def element(a: Array, index: tuple[int, ...]) -> tuple[str, float]:
+    """The entry of a (broadcast to a larger shape) at index there: ("[1, 2]", value)."""
+    if np.ndim(a) == 0:
+        return "", float(a)
+    own = tuple(0 if n == 1 else k for k, n in
+                zip(index[len(index) - np.ndim(a):], np.shape(a), strict=True))
+    return "[" + ", ".join(map(str, own)) + "]", float(a[own])

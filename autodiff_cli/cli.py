@@ -37,7 +37,10 @@ ExprArg = Annotated[str | None, typer.Argument(
     show_default=False)]
 AtOpt = Annotated[list[str] | None, typer.Option(
     "--at", help="Values of the variables: a=3,b=2 (repeatable; values may be constant "
-    "expressions such as pi/4).", show_default=False)]
+    "expressions such as pi/4, matrices [[1,2],[3,4]], vectors [1,2,3], randn(3,3), or a "
+    "CSV file: X=houses.csv).", show_default=False)]
+SeedOpt = Annotated[int, typer.Option(
+    "--seed", min=0, help="Seed for randn(r, c): the same seed, the same numbers.")]
 FileOpt = Annotated[Path | None, typer.Option(
     "--file", "-f", help="Read the expression or program from this file.", show_default=False,
     dir_okay=False)]
@@ -85,7 +88,9 @@ def fail(err: AutodiffError) -> typer.Exit:
 
 @app.command(epilog='Examples:  autodiff grad "(a+b)*(b+1)" --at a=3,b=2   |   '
              'autodiff grad "sin(x)^2" --at x=pi/4 --format json   |   '
-             'autodiff grad --file program.txt --at a=3 --wrt a')
+             'autodiff grad --file program.txt --at a=3 --wrt a   |   '
+             'autodiff grad "mean(sigmoid(X @ W), 1)" --at X=examples/houses.csv '
+             '--at W=randn(3,3)')
 def grad(
     expr: ExprArg = None,
     at: AtOpt = None,
@@ -93,18 +98,24 @@ def grad(
         "--wrt", help="Report only these variables: a,b.", show_default=False)] = None,
     file: FileOpt = None,
     format: FormatOpt = Format.table,
+    seed: SeedOpt = 0,
+    seed_grad: Annotated[str | None, typer.Option(
+        "--seed-grad", help="Gradient of the output to start the backward sweep from, in "
+        "the output's shape (a literal or a CSV file); without it a non-scalar output is "
+        "reduced by its sum.", show_default=False)] = None,
 ) -> None:
     """Value and gradient of EXPR at a point (reverse mode: one backward sweep)."""
     from .api import grad as compute
     from .render import emit
     from .render.grad import grad_json, grad_plain, grad_table
-    from .values import parse_at
+    from .values import output_gradient, parse_at
 
     try:
         source = read_source(expr, file)
-        point = parse_at(at or [])
+        point = parse_at(at or [], seed)
         names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt is not None else None
-        result = compute(source, point, wrt=names)
+        out_grad = None if seed_grad is None else output_gradient(seed_grad, seed)
+        result = compute(source, point, wrt=names, seed_grad=out_grad, random_seed=seed)
     except AutodiffError as err:
         raise fail(err) from None
     emit(result, format.value, as_json=grad_json, as_plain=grad_plain, as_table=grad_table)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .derivatives import Local, array_partials, evaluate, scalar_partials
-from .errors import MathError, ShapeError, Span
+from .errors import MathError, ShapeError, Span, columns
 from .ops import CONST, VAR, Op
 
 Value = Any  # float, or a numpy array
@@ -48,7 +48,10 @@ class Graph:
         self.variables: dict[str, int] = {}  # name -> node, in order of first appearance
         self.output = -1
         self.output_name = ""  # the name of the last statement, if it is an assignment
-        self.arrays = False  # whether any leaf holds an array
+        self.arrays = False  # whether any leaf holds an array, or an op makes one
+        # randn(r, c) draws from stream (*random_key, k) for the k-th array-making call;
+        # (seed, 0) for an expression, as api.grad sets it (seed 0 unless given)
+        self.random_key: tuple[int, ...] = (0, 0)
         self._compiled: tuple[list[tuple[int, Any, int, int]], list[tuple[int, int, int, Any]],
                               list[bool]] | None = None
         self._plan: ArrayPlan | None = None
@@ -68,6 +71,8 @@ class Graph:
         self.values.append(value)
         self._compiled = None
         self._plan = None
+        if op.creates:
+            self.arrays = True
         return len(self.ops) - 1
 
     def variable(self, name: str, span: Span | None = None) -> int:
@@ -85,8 +90,8 @@ class Graph:
         return self.source[span[0]:span[1]] if span else self.labels[i]
 
     def set_values(self, values: Mapping[str, Value]) -> None:
-        arrays = any(not isinstance(self.values[i], float) for i, op in enumerate(self.ops)
-                     if op is CONST)
+        arrays = any(op.creates or (op is CONST and not isinstance(self.values[i], float))
+                     for i, op in enumerate(self.ops))
         for name, i in self.variables.items():
             x = values[name]
             if isinstance(x, (int, float)):
@@ -237,10 +242,10 @@ class Graph:
     def _array_plan(self) -> ArrayPlan:
         if self._plan is not None:
             return self._plan
-        from .arrays import VJP, implementation, unbroadcast
+        from .arrays import VJP, unbroadcast
 
         need = self.needs_grad()
-        steps = [(i, implementation(op), a[0], a[1] if len(a) > 1 else -1)
+        steps = [(i, self._array_function(op, i), a[0], a[1] if len(a) > 1 else -1)
                  for i, (op, a) in enumerate(zip(self.ops, self.args, strict=True)) if a]
         edges: list[tuple[int, int, int, Any]] = []
         for i in range(len(self.ops) - 1, -1, -1):
@@ -254,6 +259,17 @@ class Graph:
             edges.extend((i, t, *_edge(partials[k], a, i)) for k, t in enumerate(a) if need[t])
         self._plan = (steps, edges, unbroadcast)
         return self._plan
+
+    def _array_function(self, op: Op, i: int) -> Any:
+        """numpy's function for node i; randn(r, c) draws from stream (*random_key, k) for
+        the k-th array-making node, so each call has its own generator."""
+        from .arrays import implementation
+
+        f = implementation(op)
+        if not op.creates:
+            return f
+        k = 1 + sum(1 for o in self.ops[:i] if o.creates)
+        return lambda *args: f(*args, stream=(*self.random_key, k))
 
     def _forward_arrays(self) -> Value:
         """Every floating-point error raises inside numpy (errstate), so with finite leaves
@@ -325,6 +341,12 @@ class Graph:
                     g[t] = part if g[t] is _ZERO else g[t] + part
             except (ArithmeticError, ValueError):
                 raise self._derivative_error(i) from None
+        for name, j in self.variables.items():
+            if g[j] is _ZERO or np.shape(g[j]) != np.shape(v[j]):  # not reached: zero
+                g[j] = np.zeros(np.shape(v[j])) if np.ndim(v[j]) else 0.0
+            elif not np.isfinite(g[j]).all():
+                raise MathError(f"overflow: the derivative with respect to {name} is too "
+                                "large for a float", self.source, self.spans[j])
         return g
 
     # -- diagnosis: only run once something went wrong --------------------------------------
@@ -333,43 +355,76 @@ class Graph:
         op = self.ops[i]
         return f"{op.written}" if op.is_function else f"'{op.symbol}'"
 
-    def _inputs(self, i: int) -> str:
+    def _inputs(self, i: int, at: tuple[int, ...] | None = None) -> str:
+        """The inputs of node i, as "x = 2, y = 0"; arrays by their entry at index `at` of
+        the (broadcast) output, as "x[1, 2] = -1", or else by their shape."""
         from .render.numbers import human
 
-        def show(x: Value) -> str:
+        def show(name: str, x: Value) -> str:
             if isinstance(x, float):
-                return human(x)
-            from .arrays import shape_text
+                return f"{name} = {human(x)}"
+            from .arrays import element, shape_text
 
-            return f"an array of shape {shape_text(x)}"
+            if at is None:
+                return f"{name} of shape {shape_text(x)}"
+            index, entry = element(x, at)
+            return f"{name}{index} = {human(entry)}"
 
-        names = "xy"
-        return ", ".join(f"{names[k]} = {show(self.values[a])}"
-                         for k, a in enumerate(self.args[i]))
+        return ", ".join(show("xy"[k], self.values[a]) for k, a in enumerate(self.args[i]))
+
+    def _bad_entry(self, i: int, fn: Any) -> tuple[int, ...] | None:
+        """Where fn of node i's inputs and output is first not finite, for array values."""
+        if not self.arrays:
+            return None
+        from .arrays import first_bad
+
+        args = self.args[i]
+        x = self.values[args[0]]
+        y = self.values[args[1]] if len(args) > 1 else x
+        return first_bad(fn, [x, y, self.values[i]])
 
     def _forward_error(self, i: int, exc: Exception) -> MathError:
-        op = self.ops[i]
-        if self.arrays and isinstance(exc, (ValueError, IndexError)) and (
-                op.vjp or "broadcast" in str(exc) or "shape" in str(exc)):
-            from .arrays import shape_text
-
-            shapes = f" {op.symbol} " if op.symbol else ", "
-            shown = shapes.join(shape_text(self.values[a]) for a in self.args[i])
-            return ShapeError(f"{self._where(i)}: shapes do not fit: {shown}"
-                              + (f" ({exc})" if isinstance(exc, IndexError) else ""),
-                              self.source, self.spans[i])
-        if isinstance(exc, ZeroDivisionError) or "divide" in str(exc):
+        op, text = self.ops[i], str(exc)
+        if self.arrays and not op.creates and (isinstance(exc, IndexError) or (
+                isinstance(exc, ValueError) and (op.vjp or "broadcast" in text))):
+            return self._shape_error(i, exc)
+        if isinstance(exc, ZeroDivisionError) or (op.name == "div" and "divide" in text):
             what = "division by zero"
-        elif isinstance(exc, OverflowError) or "overflow" in str(exc):
+        elif isinstance(exc, OverflowError) or "overflow" in text:
             what = "overflow: the result is too large for a float"
         else:
             what = "outside the domain" + (f" ({op.domain})" if op.domain else "")
-        return MathError(f"{self._where(i)}: {what} at {self._inputs(i)}", self.source,
+        at = None
+        if self.arrays and not op.creates:
+            from .arrays import implementation
+
+            fn = implementation(op)
+            at = self._bad_entry(i, lambda x, y, z: fn(x, y) if len(self.args[i]) > 1
+                                 else fn(x))
+        return MathError(f"{self._where(i)}: {what} at {self._inputs(i, at)}", self.source,
                          self.spans[i])
 
+    def _shape_error(self, i: int, exc: Exception) -> ShapeError:
+        from .arrays import shape_text
+
+        op, span = self.ops[i], self.spans[i]
+        where = f" at {columns(self.source, span)}" if span else ""
+        if isinstance(exc, IndexError):  # an axis that does not exist
+            return ShapeError(f"{self._where(i)}: {exc}{where}", self.source, span)
+        sep = f" {op.symbol} " if op.symbol else ", "
+        shown = sep.join(shape_text(self.values[a]) for a in self.args[i])
+        return ShapeError(f"{self._where(i)}: shapes do not fit: {shown}{where}", self.source,
+                          span)
+
     def _derivative_error(self, i: int) -> MathError:
+        at = None
+        if self.arrays and not self.ops[i].vjp:
+            need = self.needs_grad()
+            rules = [p for p, a in zip(array_partials(self.ops[i].name), self.args[i],
+                                       strict=True) if need[a]]
+            at = self._bad_entry(i, lambda x, y, z: sum(evaluate(p, x, y, z) for p in rules))
         return MathError(
-            f"{self._where(i)}: the derivative is not finite at {self._inputs(i)}",
+            f"{self._where(i)}: the derivative is not finite at {self._inputs(i, at)}",
             self.source, self.spans[i], hint=self.ops[i].note)
 
     def _check_finite_values(self) -> None:

@@ -25,6 +25,7 @@ class AutodiffError(Exception):
 
     kind = "error"
     exit_code = 2
+    says_where = False  # the message itself names the columns
 
     def __str__(self) -> str:
         return self.message
@@ -71,5 +72,17 @@ def line_of(source: str, offset: int) -> int:
     return source.count("\n", 0, offset) + 1
 
 
+def columns(source: str, span: Span) -> str:
+    """Where a span is, for a message: "column 3", "columns 14-18", "line 2, columns 1-5"."""
+    start, end = span
+    first, last = column_of(source, start), column_of(source, max(start, end - 1))
+    cols = f"column {first}" if last <= first else f"columns {first}-{last}"
+    line = line_of(source, start)
+    return cols if "\n" not in source else f"line {line}, {cols}"
+
+
 class ShapeError(MathError):
+    """Shapes that do not fit; the message names both shapes and the op's columns."""
+
     kind = "shape"
+    says_where = True

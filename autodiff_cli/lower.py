@@ -97,25 +97,70 @@ def _resolve(node: ast.Name, graph: Graph, env: dict[str, int], bound: list[str]
     return -1
 
 
+MAX_NDIM = 32  # numpy's own limit is 32 (numpy 1) or 64 (numpy 2)
+
+
 def _array_value(root: ast.Array, source: str) -> object:
-    """The numpy array of a literal such as [[1, 2], [3, 4]]; its entries are constants."""
+    """The numpy array of a literal such as [[1, 2], [3, 4]]; its entries are constants.
+    Iterative: each bracket becomes a list, filled in as its items are read."""
     import numpy as np
 
-    def entry(item: ast.Expr) -> object:
-        if isinstance(item, ast.Array):
-            return _array_value(item, source)
-        sub = Graph(source)
-        node = _lower_expr(item, sub, {}, [], set(), [], {})
-        if node < 0 or sub.variables:
-            raise UsageError("entries of a matrix literal must be numbers", source, item.span)
-        sub.output = node
-        return sub.forward()
-
-    if not root.items:
-        raise UsageError("empty matrix literal", source, root.span)
-    rows = [entry(item) for item in root.items]
+    top: list[object] = []
+    stack: list[tuple[ast.Array, list[object], int]] = [(root, top, 1)]
+    while stack:
+        node, out, depth = stack.pop()
+        if not node.items:
+            raise UsageError("empty matrix literal", source, node.span)
+        if depth > MAX_NDIM:
+            raise UsageError(f"a matrix literal has at most {MAX_NDIM} dimensions", source,
+                             node.span)
+        for item in node.items:
+            if isinstance(item, ast.Array):
+                row: list[object] = []
+                out.append(row)
+                stack.append((item, row, depth + 1))
+            else:
+                out.append(_entry(item, source))
     try:
-        return np.array(rows, dtype=float)
+        return np.array(top, dtype=float)
     except ValueError:
-        raise UsageError("ragged matrix literal: rows of different lengths", source,
-                         root.span) from None
+        raise UsageError(f"ragged matrix literal: {_ragged(root)}", source, root.span) from None
+
+
+def _entry(item: ast.Expr, source: str) -> float:
+    if isinstance(item, ast.Num):
+        return item.value
+    todo: list[ast.Expr] = [item]
+    while todo:  # no literal inside an entry, so this never nests
+        node = todo.pop()
+        if isinstance(node, ast.Array):
+            raise UsageError("entries of a matrix literal must be numbers", source, item.span)
+        if isinstance(node, ast.Call):
+            todo.extend(node.args)
+    sub = Graph(source)
+    out = _lower_expr(item, sub, {}, [], set(), [], {})
+    if out < 0 or sub.variables or sub.arrays:
+        raise UsageError("entries of a matrix literal must be numbers", source, item.span)
+    sub.output = out
+    value: float = sub.forward()
+    return value
+
+
+def _ragged(root: ast.Array) -> str:
+    """Which row differs from the first in length or depth, said for a person."""
+    level = [root]
+    while level:
+        for rows in level:
+            arrays = [isinstance(r, ast.Array) for r in rows.items]
+            if any(arrays) and not all(arrays):
+                return "a number where a row was expected, or a row where a number was"
+            sizes = [len(r.items) for r in rows.items if isinstance(r, ast.Array)]
+            for k, n in enumerate(sizes):
+                if n != sizes[0]:
+                    return f"row {k + 1} has {_entries(n)}, row 1 has {_entries(sizes[0])}"
+        level = [r for rows in level for r in rows.items if isinstance(r, ast.Array)]
+    return "rows of different lengths"
+
+
+def _entries(n: int) -> str:
+    return f"{n} entr{'y' if n == 1 else 'ies'}"

@@ -28,6 +28,7 @@ class Op:
     domain: str = ""  # what the inputs must satisfy, for error messages
     note: str = ""  # the derivative chosen at a kink or domain edge
     vjp: bool = False  # not element-wise: arrays.py has its vector-Jacobian product
+    creates: bool = False  # makes a new array from its arguments (a shape): a constant
 
     @property
     def written(self) -> str:
@@ -73,6 +74,10 @@ def _first(x: float, _axis: float) -> float:
     return x
 
 
+def _array_only(*_args: float) -> float:
+    raise TypeError("this op makes an array")
+
+
 def _infix(name: str, symbol: str, precedence: int, forward: Callable[..., float],
            rules: tuple[str, ...], **kw: Any) -> Op:
     return Op(name, len(rules), forward, rules, symbol=symbol, precedence=precedence, **kw)
@@ -86,6 +91,7 @@ def _fn(name: str, forward: Callable[..., float], *rules: str, **kw: Any) -> Op:
 VAR = Op("var", 0, float, ())
 CONST = Op("const", 0, float, ())
 
+_SHAPE = "x rows and y columns, whole numbers >= 1, at most 10^7 entries"
 _ATTR = "x > 0, or x = 0 with y >= 0, or x < 0 with a whole y"
 
 OPS: dict[str, Op] = {op.name: op for op in (
@@ -131,6 +137,10 @@ OPS: dict[str, Op] = {op.name: op for op in (
     _fn("mean", _same, "1", vjp=True),
     _fn("sum_axis", _first, "1", "0", call="sum", vjp=True),
     _fn("mean_axis", _first, "1", "0", call="mean", vjp=True),
+    # new arrays of shape (r, c): constants, so no gradient flows into r and c
+    _fn("randn", _array_only, "0", "0", creates=True, vjp=True, domain=_SHAPE,
+        note="standard normal entries, fixed by --seed and the call's place in the source"),
+    _fn("zeros", _array_only, "0", "0", creates=True, vjp=True, domain=_SHAPE),
 )}
 
 FUNCTIONS: dict[str, dict[int, Op]] = {}

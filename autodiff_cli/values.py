@@ -1,11 +1,15 @@
-"""--at NAME=VALUE,... : split at top-level commas, each value a constant expression."""
+"""--at NAME=VALUE,... : split at top-level commas; each value a constant expression
+(3, pi/4, [[1, 2], [3, 4]], 0.1*randn(3, 3)) or the path of a CSV file of numbers."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from .errors import AutodiffError, UsageError
+
+Value = Any  # a float, or a numpy array
 
 _NAME = re.compile(r"[^\W\d]\w*\Z")
 
@@ -25,17 +29,29 @@ def split_top_level(text: str, sep: str = ",") -> list[tuple[int, str]]:
     return pieces
 
 
-def constant(text: str) -> float:
-    """The value of a constant expression such as pi/4 or -2 or 1e-3."""
+def constant(text: str, random_key: tuple[int, ...] = (0,)) -> Value:
+    """The value of a constant expression such as pi/4, -2, [1, 2, 3] or randn(3, 3);
+    randn draws from the stream named by random_key."""
     from .api import compile
 
     graph = compile(text, ())
-    return float(graph.forward())
+    graph.random_key = random_key
+    return graph.forward()
 
 
-def parse_at(specs: Iterable[str]) -> dict[str, float]:
-    """{"a": 3.0, "b": 2.0} from ["a=3,b=2"]; later specs override earlier ones."""
-    values: dict[str, float] = {}
+def is_csv(text: str) -> bool:
+    return text.strip().lower().endswith(".csv")
+
+
+def value(text: str, random_key: tuple[int, ...] = (0,)) -> Value:
+    """A CSV file's matrix if text names one, else the constant expression's value."""
+    return load_csv(text.strip()) if is_csv(text) else constant(text, random_key)
+
+
+def parse_at(specs: Iterable[str], seed: int = 0) -> dict[str, Value]:
+    """{"a": 3.0, "b": 2.0} from ["a=3,b=2"]; later specs override earlier ones.
+    randn in the value of NAME draws from a stream of its own, named by (seed, NAME)."""
+    values: dict[str, Value] = {}
     for spec in specs:
         for offset, piece in split_top_level(spec):
             if not piece.strip():
@@ -52,9 +68,73 @@ def parse_at(specs: Iterable[str]) -> dict[str, float]:
                                  hint="names are letters, digits and _, not starting with a digit")
             start = offset + len(piece) - len(rhs)
             try:
-                values[name] = constant(rhs)
+                values[name] = value(rhs, (seed, 1, *map(ord, name)))
             except AutodiffError as err:
                 span = err.span or (0, len(rhs))
                 raise UsageError(f"--at {name}: {err.message}", spec,
                                  (start + span[0], start + span[1]), hint=err.hint) from None
     return values
+
+
+def load_csv(path: str) -> Value:
+    """The numbers of a CSV file as a matrix, one row per line. A first row that is not all
+    numbers is a header and skipped; blank lines are skipped. Raises UsageError."""
+    import csv
+    import io
+    import math
+    from pathlib import Path
+
+    import numpy as np
+
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UsageError(f"cannot read {path}: no such file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"cannot read {path}: not a UTF-8 text file") from None
+    except OSError as err:
+        raise UsageError(f"cannot read {path}: {err.strerror or err}") from None
+    rows: list[list[float]] = []
+    reader = csv.reader(io.StringIO(text))
+    first = True
+    try:
+        for line in reader:
+            cells = [c.strip() for c in line]
+            if not any(cells):
+                continue
+            numbers = [_number(c) for c in cells]
+            if first and all(n is None for n in numbers):
+                first = False
+                continue  # a header of names
+            first = False
+            bad = next((k for k, n in enumerate(numbers) if n is None or not math.isfinite(n)),
+                       None)
+            if bad is not None:
+                raise UsageError(f"{path}, line {reader.line_num}, column {bad + 1}: "
+                                 f"{cells[bad]!r} is not a finite number")
+            if rows and len(numbers) != len(rows[0]):
+                raise UsageError(f"{path}, line {reader.line_num}: {len(numbers)} values, "
+                                 f"but the first row has {len(rows[0])}",
+                                 hint="every row of a CSV matrix needs the same number of values")
+            rows.append([n for n in numbers if n is not None])
+    except csv.Error as err:
+        raise UsageError(f"cannot read {path}, line {reader.line_num}: {err}") from None
+    if not rows:
+        raise UsageError(f"cannot read {path}: it has no rows of numbers")
+    return np.array(rows, dtype=float)
+
+
+def _number(cell: str) -> float | None:
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def output_gradient(text: str, seed: int = 0) -> Value:
+    """The value of --seed-grad: a constant expression or a CSV file."""
+    try:
+        return value(text, (seed, 2))
+    except AutodiffError as err:
+        raise UsageError(f"--seed-grad: {err.message}", err.source, err.span,
+                         hint=err.hint) from None

@@ -11,13 +11,14 @@ def printable(text: str) -> str:
 
 
 def format_error(err: AutodiffError) -> str:
-    blocks = [_problem(err.source, p, first=i == 0) for i, p in enumerate(err.problems)]
+    blocks = [_problem(err.source, p, located=i == 0 and err.says_where)
+              for i, p in enumerate(err.problems)]
     if err.hint:
         blocks.append(f"hint: {printable(err.hint)}")
     return "\n".join(blocks)
 
 
-def _problem(source: str, problem: Problem, first: bool) -> str:
+def _problem(source: str, problem: Problem, located: bool) -> str:
     message = printable(problem.message)
     if problem.span is None or not source:
         return f"error: {message}"
@@ -30,7 +31,8 @@ def _problem(source: str, problem: Problem, first: bool) -> str:
     width = max(1, min(end, start + len(text) - col + 1) - start)
     head, shown, offset = _window(text, col - 1)
     caret = " " * (offset) + "^" * max(1, min(width, len(shown) - offset))
-    return f"error: {message} ({where})\n  {head}{printable(shown)}\n  {' ' * len(head)}{caret}"
+    where = "" if located else f" ({where})"
+    return f"error: {message}{where}\n  {head}{printable(shown)}\n  {' ' * len(head)}{caret}"
 
 
 def _window(text: str, index: int, width: int = 72) -> tuple[str, str, int]:

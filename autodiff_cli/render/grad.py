@@ -1,21 +1,38 @@
-"""The grad report as a rich table, plain text and JSON data."""
+"""The grad report as a rich table, plain text and JSON data.
+
+Scalars print as numbers; arrays as matrices (render/matrix.py). When the output is an
+array, the gradients are of sum(output), or of sum(g * output) with g given by --seed-grad,
+and every format says so.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..api import GradResult
+from .matrix import is_array, matrix_table, shape_text, to_json, to_plain
 from .numbers import exact, human
 
 
 def grad_json(r: GradResult) -> dict[str, Any]:
-    return {"expression": r.expression, "value": r.value, "at": dict(r.at),
-            "gradient": dict(r.gradient)}
+    data = {"expression": r.expression, "value": to_json(r.value),
+            "at": {n: to_json(x) for n, x in r.at.items()},
+            "gradient": {n: to_json(g) for n, g in r.gradient.items()}}
+    if r.reduced:
+        data["reduced"] = r.reduced
+    if r.seed_grad is not None:
+        data["seed_grad"] = to_json(r.seed_grad)
+    return data
+
+
+def _reduction(r: GradResult) -> str:
+    return {"sum": "reduced by sum", "seed_grad": "reduced by --seed-grad"}.get(r.reduced, "")
 
 
 def grad_plain(r: GradResult) -> str:
-    lines = [exact(r.value)]
-    lines += [f"{name} {exact(g)}" for name, g in r.gradient.items()]
+    lines = to_plain("value", r.value, _reduction(r)) if is_array(r.value) else [exact(r.value)]
+    for name, g in r.gradient.items():
+        lines += to_plain(name, g)
     return "\n".join(lines) + "\n"
 
 
@@ -26,11 +43,35 @@ def grad_table(r: GradResult, fancy: bool) -> Any:
     from rich.text import Text
 
     f = r.output or "f"
-    table = Table(box=box.SIMPLE_HEAD if fancy else None, show_edge=False,
-                  header_style="bold" if fancy else "", pad_edge=False)
-    table.add_column("variable")
-    table.add_column("value", justify="right")
-    table.add_column(f"∂{f}/∂variable", justify="right")
+    target = {"sum": f"sum({f})", "seed_grad": f"sum(g*{f})"}.get(r.reduced, f)
+    parts: list[Any] = [Text(r.expression.strip())]
+    if is_array(r.value):
+        parts += [Text(""), matrix_table(f, r.value, fancy), Text(_note(r, f))]
+    else:
+        parts.append(Text(f"{f} = {human(r.value)}"))
+        if r.seed_grad is not None:
+            target = f"g*{f}"
+            parts.append(Text(f"g = {human(r.seed_grad)}, given by --seed-grad"))
+    scalars = [n for n, g in r.gradient.items() if not is_array(g)]
+    if scalars or len(scalars) == len(r.gradient):
+        table = Table(box=box.SIMPLE_HEAD if fancy else None, show_edge=False,
+                      header_style="bold" if fancy else "", pad_edge=False)
+        table.add_column("variable")
+        table.add_column("value", justify="right")
+        table.add_column(f"∂{target}/∂variable", justify="right")
+        for name in scalars:
+            table.add_row(Text(name), human(r.at[name]), human(r.gradient[name]))
+        parts += [Text(""), table]
     for name, g in r.gradient.items():
-        table.add_row(Text(name), human(r.at[name]), human(g))
-    return Group(Text(r.expression.strip()), Text(f"{f} = {human(r.value)}"), Text(""), table)
+        if is_array(g):
+            parts += [Text(""), matrix_table(f"∂{target}/∂{name}", g, fancy)]
+    return Group(*parts)
+
+
+def _note(r: GradResult, f: str) -> str:
+    shape = shape_text(r.value)
+    if r.reduced == "seed_grad":
+        return (f"{f} has shape {shape}: the gradients are of sum(g*{f}), "
+                "with g given by --seed-grad")
+    return (f"{f} has shape {shape}: the gradients are of sum({f}), "
+            "the output reduced by its sum")

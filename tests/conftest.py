@@ -39,15 +39,16 @@ def _plain_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def cli() -> Callable[..., object]:
-    """invoke(*args, input=None) -> typer.testing Result, with stdout and stderr apart."""
+    """invoke(*args, input=None, env=None) -> typer.testing Result, stdout and stderr apart."""
     from typer.testing import CliRunner
 
     from autodiff_cli.cli import app
 
     runner = CliRunner(env=CLI_ENV)
 
-    def invoke(*args: str, input: str | None = None) -> object:
-        return runner.invoke(app, list(args), input=input)
+    def invoke(*args: str, input: str | None = None,
+               env: dict[str, str | None] | None = None) -> object:
+        return runner.invoke(app, list(args), input=input, env={**CLI_ENV, **(env or {})})
 
     return invoke
 

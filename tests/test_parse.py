@@ -8,9 +8,10 @@ import pytest
 
 from autodiff_cli import AutodiffError, grad
 from autodiff_cli import ast as A
-from autodiff_cli.errors import ArityError, NameError_, ParseError
+from autodiff_cli.errors import ArityError, NameError_, ParseError, UsageError
 from autodiff_cli.ops import FUNCTIONS
 from autodiff_cli.parse import parse
+from autodiff_cli.values import parse_at
 
 
 def shape(node: object) -> object:
@@ -330,3 +331,53 @@ def test_constant_cannot_be_called() -> None:
     with pytest.raises(NameError_) as info:
         parse("e(2)")
     assert info.value.message == "unknown function e()"
+
+
+# -- --at values: NAME=constant expression, comma-separated --------------------------------
+
+@pytest.mark.parametrize(
+    ("specs", "expected"),
+    [
+        (["a=3,b=2"], {"a": 3.0, "b": 2.0}),
+        ([" a = 3 , b=-2 ,"], {"a": 3.0, "b": -2.0}),
+        (["x=pi/4"], {"x": math.pi / 4}),
+        (["m=max(1, 2),n=2^-1"], {"m": 2.0, "n": 0.5}),  # commas inside calls stay
+        (["a=1", "b=2", "a=5"], {"a": 5.0, "b": 2.0}),  # later wins
+        (["θ=1e-3"], {"θ": 0.001}),
+        (["e=2"], {"e": 2.0}),
+        ([], {}),
+    ],
+)
+def test_parse_at(specs: list[str], expected: dict[str, float]) -> None:
+    got = parse_at(specs)
+    assert got == expected
+    assert list(got) == list(expected)
+
+
+@pytest.mark.parametrize(
+    ("spec", "span", "text"),
+    [
+        ("a", (0, 1), "NAME=VALUE"),
+        ("a=3,1b=2", (4, 6), "not a valid name"),
+        ("a=3, b=x", (7, 8), "x has no value"),
+        ("a=", (2, 3), "empty expression"),
+        ("a=1/0", (2, 5), "division by zero"),
+        ("a=1e400", (2, 7), "too large"),
+    ],
+)
+def test_parse_at_errors(spec: str, span: tuple[int, int], text: str) -> None:
+    with pytest.raises(UsageError) as info:
+        parse_at([spec])
+    err = info.value
+    assert text in err.message
+    assert err.source == spec
+    assert err.span == span
+    assert err.exit_code == 2
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: an --at value may be a whole program: 'a=b=3' "
+                   "silently sets a=3 (and no b), 'a=1;2' sets a=2")
+@pytest.mark.parametrize("spec", ["a=b=3", "a=1;2"])
+def test_parse_at_value_must_be_one_expression(spec: str) -> None:
+    with pytest.raises(UsageError):
+        parse_at([spec])

@@ -214,6 +214,19 @@ def test_stdin_error_points_into_stdin_text(cli: Any) -> None:
     assert caret_columns(err) == [8]
 
 
+def test_expression_starting_with_minus_after_double_dash(cli: Any) -> None:
+    out = ok(cli("grad", "--at", "x=3", "--format", "plain", "--", "-x^2")).stdout
+    assert out == "-9\nx -6\n"
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: an EXPR that starts with '-' is taken for an "
+                   "option: 'autodiff grad \"-x^2\" --at x=3' fails with 'No such option: -x^2'"
+                   " (exit 2); only '--at x=3 -- -x^2' works")
+def test_expression_starting_with_minus(cli: Any) -> None:
+    out = ok(cli("grad", "-x^2", "--at", "x=3", "--format", "plain")).stdout
+    assert out == "-9\nx -6\n"
+
+
 def test_missing_expression(cli: Any) -> None:
     err = failed(cli("grad", "--at", "a=1"), 2)
     assert "missing EXPR" in err
@@ -369,6 +382,17 @@ def test_script_exit_codes(args: list[str], code: int, text: str) -> None:
     assert p.stdout == ""
     assert text in p.stderr
     assert "Traceback" not in p.stderr
+
+
+@needs_script
+@pytest.mark.xfail(strict=True, reason="BUG: on a stdout that cannot encode '∂' (here "
+                   "PYTHONIOENCODING=ascii; also legacy Windows code pages) the table crashes: "
+                   "'internal error: UnicodeEncodeError', exit 1")
+def test_script_table_on_a_non_utf8_stdout() -> None:
+    p = subprocess.run([str(SCRIPT), *SEED], capture_output=True,
+                       env={**subprocess_env(), "PYTHONIOENCODING": "ascii"}, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert b"15" in p.stdout
 
 
 @needs_script

@@ -239,6 +239,16 @@ def test_no_cascading_name_errors() -> None:
     assert [p.message for p in info.value.problems] == ["x has no value"]
 
 
+@pytest.mark.xfail(strict=True, reason="BUG: a name in parentheses or after unary '+' is "
+                   "reported with the span of '(q)' / '+q' (column of the '(' or '+'), not of q")
+@pytest.mark.parametrize(("src", "span"), [("1 + (q)", (5, 6)), ("2 - +q", (5, 6)),
+                                           ("((q))*2", (2, 3))])
+def test_unbound_name_span_is_the_name(src: str, span: tuple[int, int]) -> None:
+    with pytest.raises(NameError_) as info:
+        grad(src)
+    assert info.value.span == span
+
+
 @pytest.mark.parametrize(("text", "what"), [("x.T", "transpose"), ("[1, 2]", "matrix"),
                                             ("a @ b", "matmul")])
 def test_matrix_syntax_is_a_usage_error_for_now(text: str, what: str) -> None:
@@ -330,6 +340,20 @@ def test_overflow_is_blamed_on_the_op_that_overflowed() -> None:
         grad("sin(1e200*1e200)")
     assert info.value.message.startswith("'*': overflow")
     assert info.value.span == (4, 15)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: wrt does not limit which derivatives must "
+                   "exist: a derivative nobody asked for (d/dx sqrt(x) at 0, d/dy x^y at x < 0) "
+                   "raises MathError")
+@pytest.mark.parametrize(
+    ("text", "at", "wrt", "expected"),
+    [("sqrt(x) + y", {"x": 0, "y": 1}, ["y"], {"y": 1.0}),
+     ("x^y", {"x": -2, "y": 3}, ["x"], {"x": 12.0})],
+)
+def test_wrt_needs_only_the_requested_derivatives(text: str, at: dict[str, float],
+                                                  wrt: list[str],
+                                                  expected: dict[str, float]) -> None:
+    assert grad(text, at, wrt=wrt).gradient == expected
 
 
 def test_math_error_is_an_autodiff_error() -> None:

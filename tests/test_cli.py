@@ -152,6 +152,16 @@ def test_at_values_may_be_constant_expressions_and_repeat(cli: Any) -> None:
     assert data["gradient"]["x"] == pytest.approx(1.0, rel=1e-15)  # sin(2x)
 
 
+def test_constants_and_at_e(cli: Any) -> None:
+    data = strict_json(ok(cli("grad", "e^x", "--at", "x=1", "--format", "json")).stdout)
+    assert data["value"] == pytest.approx(math.e, rel=1e-15)
+    assert data["at"] == {"x": 1.0}
+    data = strict_json(ok(cli("grad", "e^x", "--at", "x=1,e=2", "--format", "json")).stdout)
+    assert data["value"] == 2.0
+    assert data["at"] == {"e": 2.0, "x": 1.0}
+    assert data["gradient"] == {"e": 1.0, "x": pytest.approx(2 * math.log(2), rel=1e-15)}
+
+
 def test_later_at_wins(cli: Any) -> None:
     data = strict_json(ok(cli("grad", "a", "--at", "a=1", "--at", "a=2",
                               "--format", "json")).stdout)

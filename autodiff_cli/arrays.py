@@ -88,6 +88,11 @@ def _mean(x: Array) -> Array:
     return np.add.reduce(x, axis=None) / n if n else np.mean(x)
 
 
+def _xlogy(x: Array, y: Array) -> Array:
+    safe = np.where(x == 0, 1.0, y)
+    return np.where(x == 0, 0.0, x * np.log(safe))
+
+
 def _transpose(x: Array) -> Array:
     return np.transpose(x)
 
@@ -97,8 +102,8 @@ _IMPL: dict[str, Callable[..., Array]] = {
     "add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
     "neg": operator.neg, "pow": np.power, "matmul": np.matmul, "asin": np.arcsin,
     "acos": np.arccos, "atan": np.arctan, "abs": np.abs, "sigmoid": _sigmoid,
-    "relu": _relu, "softplus": _softplus, "step": _step, "logb": _logb, "max": np.maximum,
-    "min": np.minimum, "transpose": _transpose, "sum": _sum, "mean": _mean,
+    "relu": _relu, "softplus": _softplus, "step": _step, "logb": _logb, "xlogy": _xlogy,
+    "max": np.maximum, "min": np.minimum, "transpose": _transpose, "sum": _sum, "mean": _mean,
     "sum_axis": _sum_axis, "mean_axis": _mean_axis, "randn": _randn, "zeros": _zeros,
 }
 

@@ -62,6 +62,10 @@ def _relu(x: float) -> float:
     return x if x > 0.0 else 0.0
 
 
+def _xlogy(x: float, y: float) -> float:
+    return 0.0 if x == 0.0 else x * math.log(y)
+
+
 def _logb(x: float, b: float) -> float:
     return math.log(x) / math.log(b)
 
@@ -99,7 +103,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
     _infix("sub", "-", 1, operator.sub, ("1", "-1")),
     _infix("mul", "*", 2, operator.mul, ("y", "x")),
     _infix("div", "/", 2, operator.truediv, ("1/y", "-x/y^2"), domain="a non-zero divisor"),
-    _infix("pow", "^", 4, math.pow, ("y*x^(y - 1)", "log(x)*z"), domain=_ATTR,
+    _infix("pow", "^", 4, math.pow, ("y*x^(y - 1)", "xlogy(z, x)"), domain=_ATTR,
            note="d/dy needs x > 0"),
     _infix("neg", "-", 3, operator.neg, ("-1",)),
     _fn("sin", math.sin, "cos(x)"),
@@ -124,6 +128,8 @@ OPS: dict[str, Op] = {op.name: op for op in (
     _fn("sigmoid", _sigmoid, "z*(1 - z)"),
     _fn("relu", _relu, "step(x)", note="0 at x = 0"),
     _fn("softplus", _softplus, "sigmoid(x)"),
+    _fn("xlogy", _xlogy, "log(y)", "x/y", domain="y > 0 unless x = 0",
+        note="xlogy(0, y) = 0 for every y"),
     _fn("sign", _sign, "0", note="0 everywhere, also at the jump x = 0"),
     _fn("step", _step, "0", note="step(0) = 0; derivative 0 everywhere, also at the jump"),
     _fn("max", max, "(1 + sign(x - y))/2", "(1 - sign(x - y))/2",

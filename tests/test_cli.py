@@ -268,7 +268,6 @@ def test_name_errors_golden(cli: Any) -> None:
         (["grad", "a", "--at", "a=3,1b=2"], 2, [5], "not a valid name"),
         (["grad", "a", "--at", "a"], 2, [1], "NAME=VALUE"),
         (["grad", "a = 1; a = 2"], 2, [8], "assigned twice"),
-        (["grad", "[1, 2]"], 2, [1], "not supported"),
     ],
 )
 def test_errors_exit_codes_and_carets(cli: Any, args: list[str], code: int,

@@ -249,16 +249,6 @@ def test_unbound_name_span_is_the_name(src: str, span: tuple[int, int]) -> None:
     assert info.value.span == span
 
 
-@pytest.mark.parametrize(("text", "what"), [("x.T", "transpose"), ("[1, 2]", "matrix"),
-                                            ("a @ b", "matmul")])
-def test_matrix_syntax_is_a_usage_error_for_now(text: str, what: str) -> None:
-    with pytest.raises(UsageError) as info:
-        grad(text, x=1, a=1, b=2)
-    assert what in info.value.message
-    assert info.value.exit_code == 2
-    assert info.value.span == (0, len(text))
-
-
 # -- math errors ----------------------------------------------------------------------------
 
 

@@ -347,9 +347,11 @@ def test_cli_divergence_exits_1_with_a_message() -> None:
     assert "training diverged" in err and "smaller --lr" in err
 
 
-def test_colour_on_a_terminal() -> None:
+def test_colour_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
     from rich.console import Console
 
     from autodiff_cli.render.train import train_table
@@ -384,6 +386,8 @@ class _Terminal:
 def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
     from autodiff_cli.render.train import progress_bar
 
     with progress_bar(100, "xor") as update:

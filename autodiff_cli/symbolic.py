@@ -24,6 +24,7 @@ from .render.numbers import exact
 
 MAX_DEPTH = 24  # nested rewrites per new node; deeper ones are made as written
 MAX_TERMS = 24  # nodes a sum is collected over; longer sums are left as they are
+MAX_ORDER = 8  # highest derivative asked for by --order
 
 
 class Builder:
@@ -34,11 +35,15 @@ class Builder:
         self.memo: dict[tuple[str, tuple[int, ...]] | tuple[str, float], int] = {}
         self.span: Span | None = None  # given to the nodes made, for error messages
         self.depth = 0
+        self.canon: list[int] = []  # each node's first identical node: sin(x) written twice
         for i, (op, args) in enumerate(zip(graph.ops, graph.args, strict=True)):
             if op is CONST and isinstance(graph.values[i], float):
-                self.memo.setdefault(("const", graph.values[i]), i)
-            elif op is not VAR:
-                self.memo.setdefault((op.name, args), i)
+                self.canon.append(self.memo.setdefault(("const", graph.values[i]), i))
+            elif op is VAR or op is CONST:
+                self.canon.append(i)
+            else:
+                key = (op.name, tuple(self.canon[a] for a in args))
+                self.canon.append(self.memo.setdefault(key, i))
 
     def const(self, value: float) -> int:
         value = float(value) + 0.0  # no -0.0 in printed derivatives
@@ -97,7 +102,8 @@ class Builder:
 
     def rule(self, op: Op, k: int, args: tuple[int, ...], out: int) -> int:
         """Nodes for op's local derivative with respect to input k."""
-        refs = {"x": args[0], "y": args[1] if len(args) > 1 else args[0], "z": out}
+        c = self.canon
+        refs = {"x": c[args[0]], "y": c[args[-1]], "z": c[out]}
         return self._instantiate(rule_tree(op.rules[k]), refs)
 
     def _instantiate(self, node: ast.Expr, refs: dict[str, int]) -> int:
@@ -235,11 +241,33 @@ def _mul(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None
         return b.apply("div", b.apply("mul", b.arg(x), y), b.arg(x, 1))
     if ny == "div":
         return b.apply("div", b.apply("mul", x, b.arg(y)), b.arg(y, 1))
-    if x == y:
-        return b.apply("pow", x, b.const(2.0))
+    merged = _merge_powers(b, x, y)
+    if merged is not None:
+        return merged
+    if ny == "mul" and b.value_of(b.arg(y)) is None:  # x*(x*t) = x^2*t
+        merged = _merge_powers(b, x, b.arg(y))
+        if merged is not None:
+            return b.apply("mul", merged, b.arg(y, 1))
     if b.graph.ops[y] is VAR and b.graph.args[x]:  # names first: y*exp(x*y)
-        return b.make("mul", y, x)
+        return b.apply("mul", y, x)
     return None
+
+
+def _merge_powers(b: Builder, x: int, y: int) -> int | None:
+    """x*x = x^2, x*x^2 = x^3, x^a*x^b = x^(a+b) for constant exponents."""
+    (bx, kx), (by, ky) = _power(b, x), _power(b, y)
+    if bx != by or not short(kx + ky):
+        return None
+    return b.apply("pow", bx, b.const(kx + ky))
+
+
+def _power(b: Builder, i: int) -> tuple[int, float]:
+    """(base, exponent) of x^c with a constant c, else (i, 1)."""
+    if b.name(i) == "pow":
+        k = b.value_of(b.arg(i, 1))
+        if k is not None:
+            return b.arg(i), k
+    return i, 1.0
 
 
 def _scale(b: Builder, k: float, y: int) -> int | None:
@@ -275,6 +303,12 @@ def _div(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None
         return b.apply("div", b.arg(x), b.apply("mul", b.arg(x, 1), y))
     if b.name(y) == "div":  # x/(p/q) = (x*q)/p
         return b.apply("div", b.apply("mul", x, b.arg(y, 1)), b.arg(y))
+    (bx, kx), (by, ky) = _power(b, x), _power(b, y)
+    if bx == by and short(kx - ky):  # x/x^3 = 1/x^2
+        k = kx - ky
+        if k < 0:
+            return b.apply("div", b.const(1.0), b.apply("pow", bx, b.const(-k)))
+        return b.apply("pow", bx, b.const(k))
     return _cancel(b, x, y)
 
 
@@ -417,8 +451,8 @@ def derivative(source: str, wrt: Iterable[str] | None = None, order: int = 1) ->
     from .lower import lower
     from .parse import parse
 
-    if order < 1:
-        raise UsageError(f"--order must be at least 1, got {order}")
+    if not 1 <= order <= MAX_ORDER:
+        raise UsageError(f"--order must be between 1 and {MAX_ORDER}, got {order}")
     program = parse(source)
     wanted = list(dict.fromkeys(wrt)) if wrt is not None else None
     names = list(dict.fromkeys([*free_names(program), *(wanted or [])]))

@@ -113,7 +113,7 @@ def part_names(graph: Graph, root: int, reserved: Iterable[str] = (),
     for i in nodes:
         text, prec = measure(graph, i, done)
         if i != root and graph.args[i] and (
-                uses.get(i, 0) > 1 and len(text) > SHARED_MIN or len(text) > LINE_MAX):
+                (uses.get(i, 0) > 1 and len(text) > SHARED_MIN) or len(text) > LINE_MAX):
             label = graph.labels[i]
             if not label or label in names.values():
                 counter += 1

@@ -13,8 +13,9 @@ from .numbers import exact
 
 FRAC = 8  # a fraction needs no parentheses, except as the base of a power
 
-GREEK = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho "
-         "sigma tau upsilon phi chi psi omega").split()
+GREEK = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+         "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi",
+         "psi", "omega"]
 _UNICODE_GREEK = dict(zip("αβγδεζηθικλμνξπρστυφχψω", GREEK, strict=True))
 _NAME = re.compile(r"([^\W\d_]+)(\d*)(?:_(\w+))?\Z")
 

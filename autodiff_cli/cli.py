@@ -190,10 +190,17 @@ def _grad_batch(path: str, expr: str | None, file: Path | None, at: list[str] | 
     except OSError as err:
         return fail(UsageError(f"cannot read {path}: {err.strerror or err}"))
     ok = True
-    with stream:
-        for result in run(stream, mode.value if mode else "reverse"):
-            ok = ok and "error" not in result
-            sys.stdout.write(json.dumps(result, ensure_ascii=False, allow_nan=False) + "\n")
+    try:
+        with stream:
+            for result in run(stream, mode.value if mode else "reverse"):
+                ok = ok and "error" not in result
+                sys.stdout.write(json.dumps(result, ensure_ascii=False, allow_nan=False) + "\n")
+            sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped early (| head): stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return typer.Exit(1)
     return typer.Exit(0 if ok else 1)
 
 
@@ -207,8 +214,9 @@ def hessian(
     file: FileOpt = None,
     format: FormatOpt = Format.table,
 ) -> None:
-    """Value, gradient and Hessian (every second derivative) of EXPR at a point, by
-    differentiating the graph of the gradient again (reverse over reverse)."""
+    """Value, gradient and Hessian (all second derivatives) of EXPR at a point.
+
+    Computed by differentiating the graph of the gradient again (reverse over reverse)."""
     from .higher import hessian as compute
     from .render import emit
     from .render.hessian import hessian_json, hessian_plain, hessian_table
@@ -246,9 +254,11 @@ def diff(
         "--expand", help="Print the derivative as one expression however long it is, "
         "instead of a program with named parts.")] = False,
 ) -> None:
-    """The derivative of EXPR as an expression, simplified. Every free name is a variable;
-    without --wrt, each is printed. A long derivative prints as a program whose named parts
-    come first."""
+    """The derivative of EXPR as an expression, simplified; or as LaTeX.
+
+    Every free name is a variable; without --wrt, each one's partial derivative is printed.
+    A derivative longer than 240 characters prints as a program whose named parts come
+    first (--expand prints it whole)."""
     from .render.diff import diff_json, diff_latex, diff_text
     from .symbolic import derivative
 
@@ -287,8 +297,9 @@ def check_answers(
         "--format", help="table for people; json is Gradescope's results.json; plain is "
         "one line per answer: name expected got ok|WRONG.")] = Format.table,
 ) -> None:
-    """Check answers (the value and partial derivatives of EXPR at a point): exit 0 if all
-    match, 1 if any is wrong, with a table of which and by how much."""
+    """Check answers: the value and partial derivatives of EXPR at a point.
+
+    Exit 0 if all match, 1 if any is wrong, with a table of which and by how much."""
     from .grading import check_answers as compute
     from .render import emit
     from .render.check import check_json, check_plain, check_table

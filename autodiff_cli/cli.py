@@ -257,7 +257,7 @@ def diff(
     """The derivative of EXPR as an expression, simplified; or as LaTeX.
 
     Every free name is a variable; without --wrt, each one's partial derivative is printed.
-    A derivative longer than 240 characters prints as a program whose named parts come
+    A derivative longer than 120 characters prints as a program whose named parts come
     first (--expand prints it whole)."""
     from .render.diff import diff_json, diff_latex, diff_text
     from .symbolic import derivative

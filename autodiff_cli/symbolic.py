@@ -35,15 +35,21 @@ class Builder:
         self.memo: dict[tuple[str, tuple[int, ...]] | tuple[str, float], int] = {}
         self.span: Span | None = None  # given to the nodes made, for error messages
         self.depth = 0
-        self.canon: list[int] = []  # each node's first identical node: sin(x) written twice
-        for i, (op, args) in enumerate(zip(graph.ops, graph.args, strict=True)):
+        # each node's stand-in in derivatives: its first identical node (sin(x) written
+        # twice is one node), or its value if its inputs are constants (1/2 is 0.5)
+        self.canon: list[int] = []
+        for i in range(len(graph)):
+            op, args = graph.ops[i], graph.args[i]
             if op is CONST and isinstance(graph.values[i], float):
                 self.canon.append(self.memo.setdefault(("const", graph.values[i]), i))
             elif op is VAR or op is CONST:
                 self.canon.append(i)
             else:
-                key = (op.name, tuple(self.canon[a] for a in args))
-                self.canon.append(self.memo.setdefault(key, i))
+                canon = tuple(self.canon[a] for a in args)
+                folded = self._simplify(op.name, canon) if all(
+                    self.value_of(a) is not None for a in canon) else None
+                self.canon.append(folded if folded is not None else
+                                  self.memo.setdefault((op.name, canon), i))
 
     def const(self, value: float) -> int:
         value = float(value) + 0.0  # no -0.0 in printed derivatives
@@ -96,9 +102,24 @@ class Builder:
                     return self.const(value)
             except (ArithmeticError, ValueError):
                 pass
-            return None
+            return self._identity(name, args, [v for v in c if v is not None])
         rule = _SIMPLIFY.get(name)
         return rule(self, args, c) if rule else None
+
+    def _identity(self, name: str, args: tuple[int, ...], c: list[float]) -> int | None:
+        """1*e = e, e + 0 = e, ... for constants that stay as written; 2*pi, not pi*2."""
+        if name == "mul":
+            if 1.0 in c:
+                return args[1 - c.index(1.0)]
+            if short(c[0]) < short(c[1]):
+                return self.make("mul", args[1], args[0])
+            return None
+        neutral = {"add": 0.0, "sub": 0.0, "div": 1.0, "pow": 1.0}.get(name)
+        if neutral is not None and c[1] == neutral:
+            return args[0]
+        if name == "add" and c[0] == 0.0:
+            return args[1]
+        return None
 
     def rule(self, op: Op, k: int, args: tuple[int, ...], out: int) -> int:
         """Nodes for op's local derivative with respect to input k."""
@@ -278,6 +299,8 @@ def _scale(b: Builder, k: float, y: int) -> int | None:
     inner = b.value_of(b.arg(y)) if name == "mul" else None
     if inner is not None and short(k * inner):
         return b.apply("mul", b.const(k * inner), b.arg(y, 1))
+    if inner is not None and short(inner) and not short(k):  # 2*pi*x, not pi*2*x
+        return b.apply("mul", b.arg(y), b.make("mul", b.const(k), b.arg(y, 1)))
     if name == "neg":
         return b.apply("neg", b.apply("mul", b.const(k), b.arg(y)))
     if name == "div":
@@ -390,7 +413,8 @@ def gradient_graph(graph: Graph) -> tuple[Graph, dict[str, int]]:
         for k, a in enumerate(args):
             if need[a]:
                 term = b.apply("mul", adjoint[i], b.rule(graph.ops[i], k, args, i))
-                adjoint[a] = b.apply("add", adjoint[a], term) if a in adjoint else term
+                # earlier uses first: terms print in the order the source has them
+                adjoint[a] = b.apply("add", term, adjoint[a]) if a in adjoint else term
     zero = b.const(0.0)
     return g2, {name: adjoint.get(i, zero) for name, i in graph.variables.items()}
 

@@ -11,7 +11,7 @@ from ..ops import CONST, CONSTANTS, VAR
 from .numbers import exact
 
 ATOM = 9
-EXPAND_LIMIT = 240  # characters: a longer derivative prints as a program with named parts
+EXPAND_LIMIT = 120  # characters: a longer derivative prints as a program with named parts
 SHARED_MIN = 12  # a part used more than once gets a name if its text is longer than this
 LINE_MAX = 80  # any part whose text is longer than this gets a name
 HARD_LIMIT = 1_000_000  # characters: longer is an error, even when asked to expand
@@ -22,11 +22,15 @@ NodeText = Callable[[Graph, int, Texts], tuple[str, int]]
 
 def to_text(graph: Graph, root: int, names: Mapping[int, str] | None = None) -> str:
     """The expression of node root; nodes in `names` print as those names."""
-    return walk(graph, root, node_text, names)
+    text = walk(graph, root, node_text, names)
+    assert text is not None
+    return text
 
 
-def walk(graph: Graph, root: int, show: NodeText, names: Mapping[int, str] | None) -> str:
-    """Post-order over the nodes below root with an explicit stack; show() prints one."""
+def walk(graph: Graph, root: int, show: NodeText, names: Mapping[int, str] | None,
+         limit: int | None = None) -> str | None:
+    """Post-order over the nodes below root with an explicit stack; show() prints one.
+    None if some part is longer than limit characters."""
     done: Texts = {i: (n, ATOM) for i, n in (names or {}).items() if i != root}
     stack = [root]
     while stack:
@@ -40,6 +44,8 @@ def walk(graph: Graph, root: int, show: NodeText, names: Mapping[int, str] | Non
             continue
         stack.pop()
         done[i] = show(graph, i, done)
+        if limit is not None and len(done[i][0]) > limit:
+            return None
     return done[root][0]
 
 
@@ -130,15 +136,17 @@ def derivative_lines(graph: Graph, root: int, expand: bool = False,
                      reserved: Iterable[str] = ()) -> list[tuple[str, str]]:
     """Statements (name, text) that print node root: one ("", expression) if it is short
     enough (or expand is asked), else named parts first and the expression last."""
-    size = expanded_size(graph, root)
-    if size > HARD_LIMIT and expand:
-        from ..errors import UsageError
+    if expand:
+        if expanded_size(graph, root) > HARD_LIMIT:
+            from ..errors import UsageError
 
-        raise UsageError("the derivative is too large to print expanded",
-                         hint="leave out --expand: it then prints as a program with "
-                         "named parts")
-    if expand or size <= EXPAND_LIMIT:
+            raise UsageError("the derivative is too large to print expanded",
+                             hint="leave out --expand: it then prints as a program with "
+                             "named parts")
         return [("", to_text(graph, root))]
+    text = walk(graph, root, node_text, None, EXPAND_LIMIT)
+    if text is not None:
+        return [("", text)]
     names = part_names(graph, root, reserved)
     lines = [(name, to_text(graph, i, names)) for i, name in names.items()]
     return [*lines, ("", to_text(graph, root, names))]

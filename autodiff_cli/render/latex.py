@@ -23,7 +23,9 @@ _NAME = re.compile(r"([^\W\d_]+)(\d*)(?:_(\w+))?\Z")
 def to_latex(graph: Graph, root: int, names: Mapping[int, str] | None = None) -> str:
     """The LaTeX of node root; nodes in `names` print as those names."""
     shown = {i: latex_name(n) for i, n in (names or {}).items()}
-    return walk(graph, root, node_latex, shown)
+    text = walk(graph, root, node_latex, shown)
+    assert text is not None
+    return text
 
 
 def latex_name(name: str) -> str:

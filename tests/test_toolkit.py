@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
-from toolkit_helpers import SYM, VARS, Expr, expressions, invoke, magnitudes, points, ulps
+from toolkit_helpers import SYM, Expr, expressions, invoke, magnitudes, points, ulps
 
 import autodiff_cli
 from autodiff_cli import MathError, compile

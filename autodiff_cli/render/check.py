@@ -29,8 +29,8 @@ def verdict(c: AnswerCheck) -> str:
 
 def answer_output(a: Answer) -> str:
     head = "correct" if a.ok else "wrong"
-    return (f"{head}: expected {exact(a.expected)}, got {exact(a.got)} "
-            f"(difference {exact(a.difference)})")
+    return (f"{head}: answer {exact(a.expected)}, computed {exact(a.got)}, "
+            f"difference {exact(a.difference)}")
 
 
 def gradescope_tests(c: AnswerCheck, prefix: str = "") -> list[dict[str, Any]]:

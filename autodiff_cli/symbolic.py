@@ -22,7 +22,7 @@ from .errors import Span, UsageError
 from .ops import CONST, CONSTANTS, FUNCTIONS, OPS, VAR, Op
 from .render.numbers import exact
 
-MAX_DEPTH = 24  # nested rewrites per new node; deeper ones are made as written
+MAX_DEPTH = 8  # nested rewrites per new node; deeper ones are made as written
 MAX_TERMS = 24  # nodes a sum is collected over; longer sums are left as they are
 MAX_ORDER = 8  # highest derivative asked for by --order
 
@@ -198,9 +198,11 @@ class Builder:
 
 
 def short(value: float) -> bool:
-    """Whether a folded constant prints short (2, 0.5, 1e-05), not 0.6931471805599453:
-    longer ones stay as written (log(2), 1/3, 2*pi)."""
-    return len(exact(value)) <= 8
+    """Whether a folded constant prints short (2, 0.5, 1e-05) or is a whole number below
+    10^15, not 0.6931471805599453: other constants stay as written (log(2), 1/3, 2*pi)."""
+    if not math.isfinite(value):
+        return False
+    return len(exact(value)) <= 8 or (value == int(value) and abs(value) < 1e15)
 
 
 Rule = Callable[[Builder, tuple[int, ...], list[float | None]], int | None]

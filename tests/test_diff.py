@@ -139,6 +139,20 @@ def test_deep_expressions_print_without_recursion() -> None:
     assert "too large to print expanded" in r.stderr
 
 
+def test_long_chains_simplify_without_recursion() -> None:
+    assert d("x" + "/y" * 5000, "x") == "1/y^5000"
+    assert d("-(" * 5000 + "x*y" + ")" * 5000, "x") == "y"
+    assert d("2*(" * 40 + "x" + ")" * 40, "x") == str(2 ** 40)
+
+
+def test_a_long_program_differentiates_to_a_program() -> None:
+    source = "a0 = x*y\n" + "\n".join(f"a{k} = a{k - 1}*x + y" for k in range(1, 3000))
+    text = d(source, "x")
+    assert len(text.splitlines()) > 100
+    at = {"x": 0.999, "y": 0.001}
+    assert math.isclose(evaluate(text, at), grad(source, at).gradient["x"], rel_tol=1e-9)
+
+
 def test_a_100000_term_sum_differentiates() -> None:
     expr = " + ".join(f"{k % 7 + 1}*x" for k in range(100_000))
     assert d(expr, "x") == str(sum(k % 7 + 1 for k in range(100_000)))

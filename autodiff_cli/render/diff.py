@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..symbolic import Derivative
-from .expr import derivative_lines, part_names
+from .expr import derivative_lines, part_names, program_lines
 from .gradreport import partial_symbol
-from .latex import latex_name, to_latex
+from .latex import latex_name, node_latex, to_latex
 
 
 def lines_of(d: Derivative, name: str, expand: bool = False) -> list[tuple[str, str]]:
@@ -40,11 +40,13 @@ def latex_partial(f: str, x: str, order: int) -> str:
 def latex_lines(d: Derivative, name: str, expand: bool = False) -> list[str]:
     f = d.output or "f"
     root = d.nodes[name]
-    text_lines = lines_of(d, name, expand)
-    names = part_names(d.graph, root, [f]) if len(text_lines) > 1 else {}
-    out = [f"{latex_name(n)} = {to_latex(d.graph, i, names)}" for i, n in names.items()]
-    out.append(f"{latex_partial(f, name, d.order)} = {to_latex(d.graph, root, names)}")
-    return out
+    if len(lines_of(d, name, expand)) == 1:
+        lines = [("", to_latex(d.graph, root))]
+    else:
+        names = part_names(d.graph, root, [f])
+        lines = program_lines(d.graph, root, names, node_latex, latex_name)
+    return [f"{n} = {t}" for n, t in lines[:-1]] + \
+        [f"{latex_partial(f, name, d.order)} = {lines[-1][1]}"]
 
 
 def diff_latex(d: Derivative, expand: bool = False) -> str:

@@ -132,6 +132,25 @@ def part_names(graph: Graph, root: int, reserved: Iterable[str] = (),
     return names
 
 
+def program_lines(graph: Graph, root: int, names: Mapping[int, str],
+                  show: NodeText = node_text, rename: Callable[[str], str] = str
+                  ) -> list[tuple[str, str]]:
+    """Statements (name, text) for the named nodes below root, in evaluation order, then
+    ("", the text of root). One pass: each node is printed once."""
+    nodes, _ = below(graph, [root])
+    done: Texts = {}
+    lines = []
+    for i in nodes:
+        text, prec = show(graph, i, done)
+        if i in names and i != root:
+            name = rename(names[i])
+            lines.append((name, text))
+            text, prec = name, ATOM
+        done[i] = (text, prec)
+    lines.append(("", done[root][0]))
+    return lines
+
+
 def derivative_lines(graph: Graph, root: int, expand: bool = False,
                      reserved: Iterable[str] = ()) -> list[tuple[str, str]]:
     """Statements (name, text) that print node root: one ("", expression) if it is short
@@ -147,6 +166,4 @@ def derivative_lines(graph: Graph, root: int, expand: bool = False,
     text = walk(graph, root, node_text, None, EXPAND_LIMIT)
     if text is not None:
         return [("", text)]
-    names = part_names(graph, root, reserved)
-    lines = [(name, to_text(graph, i, names)) for i, name in names.items()]
-    return [*lines, ("", to_text(graph, root, names))]
+    return program_lines(graph, root, part_names(graph, root, reserved))

@@ -23,7 +23,8 @@ def test_check_passes_with_the_seeds_answers() -> None:
     r = invoke("check", *SEED, "--expect", "a=3,b=8", "--value", "15")
     assert r.exit_code == 0, r.stderr
     assert r.stdout.splitlines() == [
-        "(a+b)*(b+1)  at a = 3, b = 2",
+        "(a+b)*(b+1)",
+        "at a = 3, b = 2",
         "",
         "answer  expected  got  difference  check",
         "f             15   15           0     ok",
@@ -39,8 +40,8 @@ def test_check_fails_and_shows_which_partial_is_wrong_by_how_much() -> None:
     r = invoke("check", *SEED, "--expect", "a=3,b=7")
     assert r.exit_code == 1
     rows = r.stdout.splitlines()
-    assert rows[3].split() == ["∂f/∂a", "3", "3", "0", "ok"]
-    assert rows[4].split() == ["∂f/∂b", "7", "8", "1", "WRONG"]
+    assert rows[4].split() == ["∂f/∂a", "3", "3", "0", "ok"]
+    assert rows[5].split() == ["∂f/∂b", "7", "8", "1", "WRONG"]
     assert rows[-1].startswith("1 of 2 answers wrong")
 
 

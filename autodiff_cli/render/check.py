@@ -73,6 +73,5 @@ def check_table(c: AnswerCheck, fancy: bool) -> Any:
         mark = Text("ok" if a.ok else "WRONG", style="bold red" if fancy and not a.ok else "")
         table.add_row(Text(answer_name(c, a)), human(a.expected), human(a.got),
                       human(a.difference), mark)
-    head = Text(r.expression.strip() + (f"  at {at}" if at else ""))
-    return Group(head, Text(""), table, Text(""),
-                 Text(f"{verdict(c)}; {tolerance_text(c)}"))
+    head = [Text(r.expression.strip())] + ([Text(f"at {at}")] if at else [])
+    return Group(*head, Text(""), table, Text(""), Text(f"{verdict(c)}; {tolerance_text(c)}"))

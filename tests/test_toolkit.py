@@ -105,7 +105,7 @@ def test_grad_mode_table_caption_counts_passes() -> None:
         "one per variable"
     r = invoke("grad", "(a+b)*(b+1)", "--at", "a=3,b=2", "--mode", "reverse", "--wrt", "a")
     assert r.stdout.splitlines()[-1] == "reverse mode: 1 forward pass + 1 reverse sweep for " \
-        "all 1 partial derivative"
+        "the 1 partial derivative"
     r = invoke("grad", "(a+b)*(b+1)", "--at", "a=3,b=2", "--mode", "forward",
                "--format", "plain")
     assert r.stdout == "15\na 3\nb 8\n"

@@ -25,8 +25,8 @@ def passes_text(r: GradReport) -> str:
         k = r.passes.get("forward", n)
         return (f"forward mode: {k} forward pass{'es' if k != 1 else ''} of dual numbers, "
                 "one per variable")
-    return (f"reverse mode: 1 forward pass + 1 reverse sweep for all {n} partial "
-            f"derivative{'s' if n != 1 else ''}")
+    return (f"reverse mode: 1 forward pass + 1 reverse sweep for {'all' if n != 1 else 'the'} "
+            f"{n} partial derivative{'s' if n != 1 else ''}")
 
 
 def check_text(r: GradReport) -> list[str]:

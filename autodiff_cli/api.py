@@ -40,23 +40,17 @@ def grad(expression: str, at: Mapping[str, float] | None = None,
     point = {name: _checked(name, x) for name, x in {**(at or {}), **values}.items()}
     graph = compile(expression, point)
     value, gradient = graph.gradient(point)
-    order = wanted(list(graph.variables), wrt)
+    order = list(graph.variables)
+    if wrt is not None:
+        wanted = list(dict.fromkeys(wrt))
+        unknown = [w for w in wanted if w not in gradient]
+        if unknown:
+            raise UsageError(f"--wrt names {', '.join(unknown)}, which "
+                             f"{'is' if len(unknown) == 1 else 'are'} not a variable; "
+                             f"the variables are {', '.join(order) or 'none'}")
+        order = wanted
     return GradResult(expression, value, {n: point[n] for n in graph.variables},
                       {n: gradient[n] for n in order}, graph.output_name)
-
-
-def wanted(variables: list[str], wrt: Iterable[str] | None, option: str = "--wrt"
-           ) -> list[str]:
-    """The variables to report: all of them, or those named in wrt (which must be some)."""
-    if wrt is None:
-        return variables
-    names = list(dict.fromkeys(wrt))
-    unknown = [w for w in names if w not in variables]
-    if unknown:
-        raise UsageError(f"{option} names {', '.join(unknown)}, which "
-                         f"{'is' if len(unknown) == 1 else 'are'} not a variable; "
-                         f"the variables are {', '.join(variables) or 'none'}")
-    return names
 
 
 def _checked(name: str, x: Any) -> Any:
@@ -71,3 +65,17 @@ def _checked(name: str, x: Any) -> Any:
     if not ok:
         raise UsageError(f"{name}: values must be finite numbers (no inf or nan)")
     return x
+
+
+def wanted(variables: list[str], wrt: Iterable[str] | None, option: str = "--wrt"
+           ) -> list[str]:
+    """The variables to report: all of them, or those named in wrt (which must be some)."""
+    if wrt is None:
+        return variables
+    names = list(dict.fromkeys(wrt))
+    unknown = [w for w in names if w not in variables]
+    if unknown:
+        raise UsageError(f"{option} names {', '.join(unknown)}, which "
+                         f"{'is' if len(unknown) == 1 else 'are'} not a variable; "
+                         f"the variables are {', '.join(variables) or 'none'}")
+    return names

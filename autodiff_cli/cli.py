@@ -97,17 +97,12 @@ def fail(err: AutodiffError) -> typer.Exit:
 
 @app.command(epilog='Examples:  autodiff grad "(a+b)*(b+1)" --at a=3,b=2   |   '
              'autodiff grad "sin(x)^2" --at x=pi/4 --format json   |   '
-             'autodiff grad --file program.txt --at a=3 --wrt a   |   '
-             'autodiff grad "x*y^2" --at x=3,y=2 --mode forward --check   |   '
-             'autodiff grad "sin(x)" --at x=1 --order 2   |   '
-             'autodiff grad --batch answers.jsonl')
+             'autodiff grad --file program.txt --at a=3 --wrt a')
 def grad(
     expr: ExprArg = None,
     at: AtOpt = None,
     wrt: Annotated[str | None, typer.Option(
         "--wrt", help="Report only these variables: a,b.", show_default=False)] = None,
-    file: FileOpt = None,
-    format: FormatOpt = Format.table,
     mode: ModeOpt = None,
     check: Annotated[bool, typer.Option(
         "--check", help="Beside each partial, a central finite difference and the relative "
@@ -120,8 +115,14 @@ def grad(
     batch: Annotated[str | None, typer.Option(
         "--batch", metavar="FILE", help='JSON lines {"id", "expr", "at", "wrt"?} in, one JSON '
         'result or error per line out; "-" reads standard input.', show_default=False)] = None,
+    file: FileOpt = None,
+    format: FormatOpt = Format.table,
 ) -> None:
-    """Value and gradient of EXPR at a point (reverse mode: one backward sweep)."""
+    """Value and gradient of EXPR at a point (reverse mode: one backward sweep).
+
+    --mode forward computes it by dual numbers, --check beside finite differences, --order 2
+    the second derivatives, --batch FILE many at once; for example: autodiff grad "x*y^2"
+    --at x=3,y=2 --mode forward --check, or autodiff grad --batch answers.jsonl."""
     if batch is not None:
         raise _grad_batch(batch, expr, file, at, wrt, mode, check, order)
     if mode is not None or check or order != 1:
@@ -139,6 +140,30 @@ def grad(
     except AutodiffError as err:
         raise fail(err) from None
     emit(result, format.value, as_json=grad_json, as_plain=grad_plain, as_table=grad_table)
+
+
+def main() -> None:
+    """Console entry point: never a traceback, always one of the documented exit codes."""
+    try:
+        app()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    except RecursionError:
+        sys.stderr.write("error: input too deeply nested\n")
+        sys.exit(2)
+    except MemoryError:
+        sys.stderr.write("error: out of memory; the input is too large\n")
+        sys.exit(2)
+    except Exception as exc:  # a bug of ours: say so briefly, exit 1
+        sys.stderr.write(f"internal error: {type(exc).__name__}: {exc}\n"
+                         "please report this with the command you ran\n")
+        sys.exit(1)
+
+
+# -- the toolkit: grad --mode/--check/--order/--batch, hessian, diff, check -------------
 
 
 def _names(wrt: str | None) -> list[str] | None:
@@ -339,27 +364,6 @@ def _constant(text: str, option: str) -> float:
         return float(constant(text))
     except AutodiffError as err:
         raise UsageError(f"{option}: {err.message}", text, err.span, hint=err.hint) from None
-
-
-def main() -> None:
-    """Console entry point: never a traceback, always one of the documented exit codes."""
-    try:
-        app()
-    except SystemExit:
-        raise
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(130)
-    except RecursionError:
-        sys.stderr.write("error: input too deeply nested\n")
-        sys.exit(2)
-    except MemoryError:
-        sys.stderr.write("error: out of memory; the input is too large\n")
-        sys.exit(2)
-    except Exception as exc:  # a bug of ours: say so briefly, exit 1
-        sys.stderr.write(f"internal error: {type(exc).__name__}: {exc}\n"
-                         "please report this with the command you ran\n")
-        sys.exit(1)
 
 
 if __name__ == "__main__":

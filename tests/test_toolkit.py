@@ -158,6 +158,9 @@ def test_check_skips_points_outside_the_domain() -> None:
     assert r.exit_code == 0
     assert json.loads(r.stdout)["check"]["partials"]["x"] == {
         "finite_difference": None, "error": None, "ok": True}
+    table = invoke("grad", "sqrt(x)", "--at", "x=1e-12", "--check").stdout
+    assert table.splitlines()[4].split()[-3:] == ["-", "-", "skipped"]
+    assert table.splitlines()[-1] == "skipped: f is not defined at x - h or x + h"
 
 
 def test_finite_difference_step_and_error_definition() -> None:

@@ -118,3 +118,17 @@ def _checked(name: str, x: Any) -> Any:
     if not ok:
         raise UsageError(f"{name}: values must be finite numbers (no inf or nan)")
     return x
+
+
+def wanted(variables: list[str], wrt: Iterable[str] | None, option: str = "--wrt"
+           ) -> list[str]:
+    """The variables to report: all of them, or those named in wrt (which must be some)."""
+    if wrt is None:
+        return variables
+    names = list(dict.fromkeys(wrt))
+    unknown = [w for w in names if w not in variables]
+    if unknown:
+        raise UsageError(f"{option} names {', '.join(unknown)}, which "
+                         f"{'is' if len(unknown) == 1 else 'are'} not a variable; "
+                         f"the variables are {', '.join(variables) or 'none'}")
+    return names

@@ -48,6 +48,19 @@ FormatOpt = Annotated[Format, typer.Option(
     "--format", help="Output format: table for people, json and plain for scripts.")]
 
 
+class Mode(str, Enum):
+    reverse = "reverse"
+    forward = "forward"
+
+
+ModeOpt = Annotated[Mode | None, typer.Option(
+    "--mode", help="reverse: 1 forward pass + 1 reverse sweep for all partials; forward: one "
+    "pass of dual numbers per variable. Either way the output says which, and how many "
+    "passes.", show_default=False)]
+WrtOpt = Annotated[str | None, typer.Option(
+    "--wrt", help="Only these variables: a,b.", show_default=False)]
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"autodiff {__version__}")
@@ -96,6 +109,18 @@ def grad(
     at: AtOpt = None,
     wrt: Annotated[str | None, typer.Option(
         "--wrt", help="Report only these variables: a,b.", show_default=False)] = None,
+    mode: ModeOpt = None,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Beside each partial, a central finite difference and the relative "
+        "error; exit 1 if any error exceeds --tol.")] = False,
+    tol: Annotated[float, typer.Option(
+        "--tol", help="With --check: the largest relative error that passes.")] = 1e-6,
+    order: Annotated[int, typer.Option(
+        "--order", help="2 for d²f/dx² of each variable (with --wrt x: of x), 3 for the "
+        "third derivative, ...")] = 1,
+    batch: Annotated[str | None, typer.Option(
+        "--batch", metavar="FILE", help='JSON lines {"id", "expr", "at", "wrt"?} in, one JSON '
+        'result or error per line out; "-" reads standard input.', show_default=False)] = None,
     file: FileOpt = None,
     format: FormatOpt = Format.table,
     seed: SeedOpt = 0,
@@ -104,7 +129,15 @@ def grad(
         "the output's shape (a literal or a CSV file); without it a non-scalar output is "
         "reduced by its sum.", show_default=False)] = None,
 ) -> None:
-    """Value and gradient of EXPR at a point (reverse mode: one backward sweep)."""
+    """Value and gradient of EXPR at a point (reverse mode: one backward sweep).
+
+    --mode forward computes it by dual numbers, --check beside finite differences, --order 2
+    the second derivatives, --batch FILE many at once; for example: autodiff grad "x*y^2"
+    --at x=3,y=2 --mode forward --check, or autodiff grad --batch answers.jsonl."""
+    if batch is not None:
+        raise _grad_batch(batch, expr, file, at, wrt, mode, check, order)
+    if mode is not None or check or order != 1:
+        raise _grad_report(expr, at, wrt, file, format, mode, check, tol, order)
     from .api import grad as compute
     from .render import emit
     from .render.grad import grad_json, grad_plain, grad_table
@@ -298,6 +331,209 @@ def main() -> None:
         sys.stderr.write(f"internal error: {type(exc).__name__}: {exc}\n"
                          "please report this with the command you ran\n")
         sys.exit(1)
+
+
+# -- the toolkit: grad --mode/--check/--order/--batch, hessian, diff, check -------------
+
+
+def _names(wrt: str | None) -> list[str] | None:
+    return [w.strip() for w in wrt.split(",") if w.strip()] if wrt is not None else None
+
+
+def _grad_report(expr: str | None, at: list[str] | None, wrt: str | None, file: Path | None,
+                 format: Format, mode: Mode | None, check: bool, tol: float,
+                 order: int) -> typer.Exit:
+    """grad with --mode, --check or --order; exit 1 if a gradient check fails."""
+    from .gradreport import grad_report
+    from .render import emit
+    from .render.gradreport import report_json, report_plain, report_table
+    from .values import parse_at
+
+    try:
+        source = read_source(expr, file)
+        report = grad_report(source, parse_at(at or []), _names(wrt),
+                             mode.value if mode else None, check, tol, order)
+    except AutodiffError as err:
+        return fail(err)
+    emit(report, format.value, as_json=report_json, as_plain=report_plain,
+         as_table=report_table)
+    if not report.ok:
+        bad = [c for c in report.checks or [] if not c.ok]
+        sys.stderr.write("error: the gradient check failed for "
+                         + ", ".join(f"{c.name} (error {c.error:.2g})" for c in bad)
+                         + f"; --tol is {tol:g}\n")
+        return typer.Exit(1)
+    return typer.Exit(0)
+
+
+def _grad_batch(path: str, expr: str | None, file: Path | None, at: list[str] | None,
+                wrt: str | None, mode: Mode | None, check: bool, order: int) -> typer.Exit:
+    """grad --batch: exit 0 if every line succeeded, 1 otherwise."""
+    import json
+
+    from .batch import run
+
+    others = [name for name, given in (("EXPR", expr is not None), ("--file", file),
+              ("--at", at), ("--wrt", wrt), ("--check", check), ("--order", order != 1))
+              if given]
+    if others:
+        return fail(UsageError(f"--batch reads everything from its file; leave out "
+                               f"{', '.join(others)}"))
+    try:
+        stream = sys.stdin if path == "-" else \
+            open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 (closed below)
+    except OSError as err:
+        return fail(UsageError(f"cannot read {path}: {err.strerror or err}"))
+    ok = True
+    try:
+        with stream:
+            for result in run(stream, mode.value if mode else "reverse"):
+                ok = ok and "error" not in result
+                sys.stdout.write(json.dumps(result, ensure_ascii=False, allow_nan=False) + "\n")
+            sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped early (| head): stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return typer.Exit(1)
+    return typer.Exit(0 if ok else 1)
+
+
+@app.command(epilog='Examples:  autodiff hessian "x^2*y + y^3" --at x=1,y=2   |   '
+             'autodiff hessian "(a+b)*(b+1)" --at a=3,b=2 --format json   |   '
+             'autodiff hessian "sin(x*y)" --at x=1,y=2 --wrt x')
+def hessian(
+    expr: ExprArg = None,
+    at: AtOpt = None,
+    wrt: WrtOpt = None,
+    file: FileOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Value, gradient and Hessian (all second derivatives) of EXPR at a point.
+
+    Computed by differentiating the graph of the gradient again (reverse over reverse)."""
+    from .higher import hessian as compute
+    from .render import emit
+    from .render.hessian import hessian_json, hessian_plain, hessian_table
+    from .values import parse_at
+
+    try:
+        result = compute(read_source(expr, file), parse_at(at or []), _names(wrt))
+    except AutodiffError as err:
+        raise fail(err) from None
+    emit(result, format.value, as_json=hessian_json, as_plain=hessian_plain,
+         as_table=hessian_table)
+
+
+class DiffFormat(str, Enum):
+    text = "text"
+    latex = "latex"
+    json = "json"
+
+
+@app.command(epilog='Examples:  autodiff diff "x^2*sin(x)" --wrt x   |   '
+             'autodiff diff "(a+b)*(b+1)"   |   '
+             'autodiff diff "x/y" --wrt y --format latex   |   '
+             'autodiff diff "b = 4*a; c = b + 3; d = a + 2; e = c*d" --wrt a   |   '
+             'autodiff diff "exp(-x^2)" --wrt x --order 2')
+def diff(
+    expr: ExprArg = None,
+    wrt: WrtOpt = None,
+    file: FileOpt = None,
+    format: Annotated[DiffFormat, typer.Option(
+        "--format", help="text: our own language (it parses back); latex: for a solution "
+        "sheet; json: both.")] = DiffFormat.text,
+    order: Annotated[int, typer.Option(
+        "--order", help="2 for the second derivative, 3 for the third, ...")] = 1,
+    expand: Annotated[bool, typer.Option(
+        "--expand", help="Print the derivative as one expression however long it is, "
+        "instead of a program with named parts.")] = False,
+) -> None:
+    """The derivative of EXPR as an expression, simplified; or as LaTeX.
+
+    Every free name is a variable; without --wrt, each one's partial derivative is printed.
+    A derivative longer than 120 characters prints as a program whose named parts come
+    first (--expand prints it whole)."""
+    from .render.diff import diff_json, diff_latex, diff_text
+    from .symbolic import derivative
+
+    try:
+        d = derivative(read_source(expr, file), _names(wrt), order)
+        if format is DiffFormat.json:
+            import json
+
+            text = json.dumps(diff_json(d, expand), ensure_ascii=False) + "\n"
+        else:
+            text = (diff_latex if format is DiffFormat.latex else diff_text)(d, expand)
+    except AutodiffError as err:
+        raise fail(err) from None
+    sys.stdout.write(text)
+
+
+@app.command(name="check", epilog='Examples:  autodiff check "(a+b)*(b+1)" --at a=3,b=2 '
+             '--expect a=3,b=8 --value 15   |   '
+             'autodiff check "x/y" --at x=1,y=3 --expect x=0.3333 --tol 1e-3   |   '
+             'autodiff check "sin(x)" --at x=0 --expect x=1 --format json > results.json')
+def check_answers(
+    expr: ExprArg = None,
+    at: AtOpt = None,
+    expect: Annotated[list[str] | None, typer.Option(
+        "--expect", help="The expected partial derivatives: a=3,b=8 (repeatable; values "
+        "may be constant expressions such as 1/3).", show_default=False)] = None,
+    value: Annotated[str | None, typer.Option(
+        "--value", help="The expected value of EXPR.", show_default=False)] = None,
+    tol: Annotated[float, typer.Option(
+        "--tol", help="Relative tolerance: an answer matches when |got - expected| <= "
+        "atol + tol*|expected|.")] = 1e-6,
+    atol: Annotated[float, typer.Option(
+        "--atol", help="Absolute tolerance, for answers near 0.")] = 1e-9,
+    file: FileOpt = None,
+    format: Annotated[Format, typer.Option(
+        "--format", help="table for people; json is Gradescope's results.json; plain is "
+        "one line per answer: name expected got ok|WRONG.")] = Format.table,
+) -> None:
+    """Check answers: the value and partial derivatives of EXPR at a point.
+
+    Exit 0 if all match, 1 if any is wrong, with a table of which and by how much."""
+    from .grading import check_answers as compute
+    from .render import emit
+    from .render.check import check_json, check_plain, check_table
+
+    try:
+        source = read_source(expr, file)
+        point = _values(at, "--at")
+        expected = _values(expect, "--expect")
+        want = None if value is None else _constant(value, "--value")
+        if tol < 0 or atol < 0:
+            raise UsageError("--tol and --atol must not be negative")
+        result = compute(source, point, expected, want, tol, atol)
+    except AutodiffError as err:
+        raise fail(err) from None
+    emit(result, format.value, as_json=check_json, as_plain=check_plain, as_table=check_table)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _values(specs: list[str] | None, option: str) -> dict[str, float]:
+    """NAME=VALUE,... as --at reads them, errors naming the option they came from."""
+    from .values import parse_at
+
+    try:
+        return parse_at(specs or [])
+    except UsageError as err:
+        if option != "--at":
+            err.message = err.message.replace("--at", option, 1)
+            err.hint = err.hint.replace("--at", option)
+        raise
+
+
+def _constant(text: str, option: str) -> float:
+    from .values import constant
+
+    try:
+        return float(constant(text))
+    except AutodiffError as err:
+        raise UsageError(f"{option}: {err.message}", text, err.span, hint=err.hint) from None
 
 
 if __name__ == "__main__":

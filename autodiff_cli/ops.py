@@ -161,3 +161,18 @@ CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 def lookup(name: str, nargs: int) -> Op | None:
     """The op a call `name(...)` with nargs arguments denotes, if any."""
     return FUNCTIONS.get(name, {}).get(nargs)
+
+
+# How functions print in LaTeX ({x}, {y}: the arguments); any other function prints as
+# \operatorname{name}\left(x, y\right). Infix ops print from their symbol (render/latex.py).
+LATEX: dict[str, str] = {
+    "sin": r"\sin\left({x}\right)", "cos": r"\cos\left({x}\right)",
+    "tan": r"\tan\left({x}\right)", "asin": r"\arcsin\left({x}\right)",
+    "acos": r"\arccos\left({x}\right)", "atan": r"\arctan\left({x}\right)",
+    "sinh": r"\sinh\left({x}\right)", "cosh": r"\cosh\left({x}\right)",
+    "tanh": r"\tanh\left({x}\right)", "exp": r"\exp\left({x}\right)",
+    "log": r"\ln\left({x}\right)", "logb": r"\log_{{y}}\left({x}\right)",
+    "log2": r"\log_{2}\left({x}\right)", "log10": r"\log_{10}\left({x}\right)",
+    "sqrt": r"\sqrt{{x}}", "abs": r"\left|{x}\right|", "sigmoid": r"\sigma\left({x}\right)",
+    "max": r"\max\left({x}, {y}\right)", "min": r"\min\left({x}, {y}\right)",
+}

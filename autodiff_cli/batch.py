@@ -1,0 +1,169 @@
+"""Many gradients from JSON lines, for graders: one result or one error per input line,
+in input order; a bad line never stops the others.
+
+Input, one JSON object a line (blank lines are skipped):
+    {"id": any JSON value, "expr": str, "at": {name: number or constant expression} or
+     "a=3,b=2" (optional), "wrt": ["a", "b"] or "a,b" (optional)}
+Output, one JSON object a line:
+    {"id", "expression", "value", "at", "gradient"}   or
+    {"id", "error": {"kind", "message", "column"}}
+kind is "json" (the line is not a JSON object; column is in the line), "input" (a missing
+or ill-typed key) or the error's kind (parse, name, arity, usage, math, ...; column is in
+"expr", or null).
+
+Identical expressions with the same variables are compiled once (a bounded cache).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from .api import compile, wanted
+from .engine import Graph
+from .errors import AutodiffError
+
+CACHE_SIZE = 1024
+_NAME = re.compile(r"[^\W\d]\w*\Z")
+
+
+class InputError(AutodiffError):
+    kind = "input"
+
+
+class Cache:
+    """Compiled graphs (or the error compiling gave) by (expression, variables), LRU."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self.graphs: OrderedDict[tuple[str, tuple[str, ...]], Graph | AutodiffError] = \
+            OrderedDict()
+        self.constants: dict[str, float] = {}
+
+    def graph(self, expr: str, names: tuple[str, ...]) -> Graph:
+        key = (expr, names)
+        found = self.graphs.get(key)
+        if found is None:
+            try:
+                found = compile(expr, names)
+            except AutodiffError as err:
+                found = err
+            self.graphs[key] = found
+            if len(self.graphs) > self.size:
+                self.graphs.popitem(last=False)
+        else:
+            self.graphs.move_to_end(key)
+        if isinstance(found, AutodiffError):
+            raise found
+        return found
+
+    def constant(self, text: str) -> float:
+        if text not in self.constants:
+            from .values import constant
+
+            if len(self.constants) >= self.size:
+                self.constants.clear()
+            self.constants[text] = float(constant(text))
+        return self.constants[text]
+
+
+def run(lines: Iterable[str], mode: str = "reverse") -> Iterator[dict[str, Any]]:
+    """One result dict per non-blank line, in order (see the module's docstring)."""
+    cache = Cache()
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            yield one(line, number, cache, mode)
+
+
+def one(line: str, number: int, cache: Cache, mode: str = "reverse") -> dict[str, Any]:
+    try:
+        data = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as err:
+        msg, col = (err.msg, err.colno) if isinstance(err, json.JSONDecodeError) else \
+            ("nested too deeply", None)
+        return _error(None, "json", f"line {number}: not valid JSON: {msg}", col)
+    if not isinstance(data, dict):
+        return _error(None, "json", f"line {number}: expected a JSON object {{\"id\", "
+                      "\"expr\", \"at\"}", 1)
+    ident = data.get("id")
+    expr = data.get("expr")
+    try:
+        if "id" not in data:
+            raise InputError(f"line {number}: missing key \"id\"")
+        if not isinstance(expr, str):
+            raise InputError(f"line {number}: " + ("missing key \"expr\"" if expr is None
+                                                  else "\"expr\" must be a string"))
+        point = _point(data.get("at", {}), number, cache)
+        wrt = _wrt(data.get("wrt"), number)
+        graph = cache.graph(expr, tuple(point))
+        names = wanted(list(graph.variables), wrt, option='"wrt"')
+        graph.set_values(point)
+        value = graph.forward()
+        if mode == "forward":
+            gradient = {n: graph.tangents(n)[graph.output] for n in names}
+        else:
+            adjoint = graph.backward()
+            gradient = {n: adjoint[graph.variables[n]] for n in names}
+    except AutodiffError as err:
+        column = err.column if err.source == expr else None
+        return _error(ident, err.kind, err.message, column)
+    return {"id": ident, "expression": expr, "value": value,
+            "at": {n: point[n] for n in graph.variables}, "gradient": gradient}
+
+
+def _error(ident: Any, kind: str, message: str, column: int | None) -> dict[str, Any]:
+    return {"id": ident, "error": {"kind": kind, "message": message, "column": column}}
+
+
+def _point(at: Any, number: int, cache: Cache) -> dict[str, float]:
+    if isinstance(at, str):
+        from .values import parse_at
+
+        try:
+            return {n: float(x) for n, x in parse_at([at]).items()}
+        except AutodiffError as err:
+            raise InputError(f"line {number}: \"at\": {err.message.removeprefix('--at ')}"
+                             ) from None
+    if not isinstance(at, dict):
+        raise InputError(f"line {number}: \"at\" must be an object {{name: number}} or a "
+                         "string \"a=3,b=2\"")
+    point = {}
+    for name, x in at.items():
+        if not _NAME.match(name):
+            raise InputError(f"line {number}: \"at\": {name!r} is not a valid name")
+        point[name] = _number(name, x, number, cache)
+    return point
+
+
+def _number(name: str, x: Any, number: int, cache: Cache) -> float:
+    where = f"line {number}: \"at\" {name}"
+    if isinstance(x, str):
+        try:
+            value = cache.constant(x)
+        except AutodiffError as err:
+            raise InputError(f"{where}: {err.message}") from None
+    elif isinstance(x, (int, float)) and not isinstance(x, bool):
+        try:
+            value = float(x)
+        except OverflowError:
+            raise InputError(f"{where}: the number is too large for a float") from None
+    else:
+        raise InputError(f"{where}: expected a number or a constant expression such as "
+                         "\"pi/4\"")
+    if not math.isfinite(value):
+        raise InputError(f"{where}: values must be finite numbers (no inf or nan)")
+    return value
+
+
+def _wrt(wrt: Any, number: int) -> list[str] | None:
+    if wrt is None:
+        return None
+    if isinstance(wrt, str):
+        return [w.strip() for w in wrt.split(",") if w.strip()]
+    if isinstance(wrt, list) and all(isinstance(w, str) for w in wrt):
+        return list(wrt)
+    raise InputError(f"line {number}: \"wrt\" must be a list of names or a string \"a,b\"")

@@ -1,0 +1,77 @@
+"""The check report: given answers against computed ones, for people (a table), for
+scripts (plain) and for Gradescope (its results.json: score, max_score, tests)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..grading import Answer, AnswerCheck
+from .gradreport import partial_symbol
+from .numbers import exact, human
+
+
+def answer_name(c: AnswerCheck, a: Answer) -> str:
+    f = c.result.output or "f"
+    return f if a.key == "value" else partial_symbol(f, a.key)
+
+
+def tolerance_text(c: AnswerCheck) -> str:
+    return (f"an answer matches when |got - expected| <= {human(c.atol)} + "
+            f"{human(c.rtol)}·|expected|")
+
+
+def verdict(c: AnswerCheck) -> str:
+    n, wrong = len(c.answers), len(c.wrong)
+    if n == 1:
+        return "the answer matches" if not wrong else "the answer is wrong"
+    return f"all {n} answers match" if not wrong else f"{wrong} of {n} answers wrong"
+
+
+def answer_output(a: Answer) -> str:
+    head = "correct" if a.ok else "wrong"
+    return (f"{head}: answer {exact(a.expected)}, computed {exact(a.got)}, "
+            f"difference {exact(a.difference)}")
+
+
+def gradescope_tests(c: AnswerCheck, prefix: str = "") -> list[dict[str, Any]]:
+    """One Gradescope test per answer, worth 1 point."""
+    return [{"name": f"{prefix}{answer_name(c, a)}", "score": 1.0 if a.ok else 0.0,
+             "max_score": 1.0, "status": "passed" if a.ok else "failed",
+             "output": answer_output(a)} for a in c.answers]
+
+
+def check_json(c: AnswerCheck) -> dict[str, Any]:
+    """Gradescope's results.json: {"score", "max_score", "output", "tests": [...]}."""
+    tests = gradescope_tests(c)
+    return {"score": sum(t["score"] for t in tests),
+            "max_score": sum(t["max_score"] for t in tests),
+            "output": f"{c.result.expression.strip()}: {verdict(c)}; {tolerance_text(c)}",
+            "tests": tests}
+
+
+def check_plain(c: AnswerCheck) -> str:
+    """One line per answer: name expected got ok|WRONG."""
+    return "".join(f"{a.key} {exact(a.expected)} {exact(a.got)} {'ok' if a.ok else 'WRONG'}\n"
+                   for a in c.answers)
+
+
+def check_table(c: AnswerCheck, fancy: bool) -> Any:
+    from rich import box
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    r = c.result
+    at = ", ".join(f"{n} = {human(x)}" for n, x in r.at.items())
+    table = Table(box=box.SIMPLE_HEAD if fancy else None, show_edge=False,
+                  header_style="bold" if fancy else "", pad_edge=False)
+    table.add_column("answer")
+    for title in ("expected", "got", "difference"):
+        table.add_column(title, justify="right")
+    table.add_column("check", justify="right")
+    for a in c.answers:
+        mark = Text("ok" if a.ok else "WRONG", style="bold red" if fancy and not a.ok else "")
+        table.add_row(Text(answer_name(c, a)), human(a.expected), human(a.got),
+                      human(a.difference), mark)
+    head = [Text(r.expression.strip())] + ([Text(f"at {at}")] if at else [])
+    return Group(*head, Text(""), table, Text(""), Text(f"{verdict(c)}; {tolerance_text(c)}"))

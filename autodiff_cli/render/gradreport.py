@@ -1,0 +1,108 @@
+"""grad with --mode, --check or --order: the grad report plus what those options add."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..gradreport import GradReport
+from .grad import grad_json, grad_plain, grad_table
+from .numbers import exact, human
+
+SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def partial_symbol(f: str, x: str, order: int = 1) -> str:
+    """∂f/∂x, ∂²f/∂x²."""
+    if order == 1:
+        return f"∂{f}/∂{x}"
+    n = str(order).translate(SUPERSCRIPT)
+    return f"∂{n}{f}/∂{x}{n}"
+
+
+def passes_text(r: GradReport) -> str:
+    n = len(r.result.gradient)
+    if r.mode == "forward":
+        k = r.passes.get("forward", n)
+        return (f"forward mode: {k} forward pass{'es' if k != 1 else ''} of dual numbers, "
+                "one per variable")
+    return (f"reverse mode: 1 forward pass + 1 reverse sweep for {'all' if n != 1 else 'the'} "
+            f"{n} partial derivative{'s' if n != 1 else ''}")
+
+
+def check_text(r: GradReport) -> list[str]:
+    return [f"finite difference: (f(x+h) - f(x-h)) / 2h, h = {r.step:.3g}·max(1, |x|)",
+            f"error: |∂ - fd| / max(1, |∂|, |fd|); above {human(r.tol)} (--tol) fails"]
+
+
+def report_json(r: GradReport) -> dict[str, Any]:
+    data = grad_json(r.result)
+    if r.mode:
+        data["mode"] = r.mode
+        data["passes"] = dict(r.passes)
+    if r.checks is not None:
+        data["check"] = {
+            "ok": r.ok, "tol": r.tol, "step": r.step,
+            "partials": {c.name: {"finite_difference": c.finite_difference,
+                                  "error": c.error, "ok": c.ok} for c in r.checks}}
+    if r.order != 1:
+        data["order"] = r.order
+        data["derivative"] = dict(r.derivative)
+    return data
+
+
+def report_plain(r: GradReport) -> str:
+    if r.checks is not None:
+        lines = [exact(r.result.value)]
+        for c in r.checks:
+            fd = "-" if c.finite_difference is None else exact(c.finite_difference)
+            err = "-" if c.error is None else exact(c.error)
+            lines.append(f"{c.name} {exact(c.gradient)} {fd} {err} {'ok' if c.ok else 'FAIL'}")
+        return "\n".join(lines) + "\n"
+    if r.order != 1:
+        lines = [exact(r.result.value)]
+        lines += [f"{n} {exact(g)} {exact(r.derivative[n])}"
+                  for n, g in r.result.gradient.items()]
+        return "\n".join(lines) + "\n"
+    return grad_plain(r.result)
+
+
+def report_table(r: GradReport, fancy: bool) -> Any:
+    from rich.console import Group
+    from rich.text import Text
+
+    if r.checks is None and r.order == 1:
+        return Group(grad_table(r.result, fancy), Text(""), Text(passes_text(r)))
+    res = r.result
+    f = res.output or "f"
+    table = _table(fancy)
+    for title in ("variable", "value", partial_symbol(f, "variable")):
+        table.add_column(title, justify="left" if title == "variable" else "right")
+    parts: list[Any] = [Text(res.expression.strip()), Text(f"{f} = {human(res.value)}"),
+                        Text(""), table]
+    if r.order != 1:
+        table.add_column(partial_symbol(f, "variable", r.order), justify="right")
+        for name, g in res.gradient.items():
+            table.add_row(Text(name), human(res.at[name]), human(g), human(r.derivative[name]))
+        return Group(*parts)
+    for title in ("finite difference", "error", "check"):
+        table.add_column(title, justify="right")
+    for c in r.checks or []:
+        fd = "-" if c.finite_difference is None else human(c.finite_difference)
+        err = "-" if c.error is None else f"{c.error:.2g}"
+        verdict = "ok" if c.ok and c.error is not None else "skipped" if c.ok else "FAIL"
+        table.add_row(Text(c.name), human(res.at[c.name]), human(c.gradient), fd, err,
+                      Text(verdict, style="" if c.ok or not fancy else "bold red"))
+    parts += [Text(""), *(Text(line) for line in check_text(r))]
+    if any(c.error is None for c in r.checks or []):
+        parts.append(Text("skipped: f is not defined at x - h or x + h"))
+    if r.mode:
+        parts.append(Text(passes_text(r)))
+    return Group(*parts)
+
+
+def _table(fancy: bool) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    return Table(box=box.SIMPLE_HEAD if fancy else None, show_edge=False,
+                 header_style="bold" if fancy else "", pad_edge=False)

@@ -1,0 +1,92 @@
+"""A graph node as LaTeX: \\frac for division, ^{...} for powers, \\cdot for products,
+functions from ops.LATEX. Iterative, like render/expr.py, whose walk it shares."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from ..engine import Graph
+from ..ops import CONST, CONSTANTS, LATEX, VAR
+from .expr import ATOM, Texts, walk
+from .numbers import exact
+
+FRAC = 8  # a fraction needs no parentheses, except as the base of a power
+
+GREEK = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+         "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi",
+         "psi", "omega"]
+_UNICODE_GREEK = dict(zip("αβγδεζηθικλμνξπρστυφχψω", GREEK, strict=True))
+_NAME = re.compile(r"([^\W\d_]+)(\d*)(?:_(\w+))?\Z")
+
+
+def to_latex(graph: Graph, root: int, names: Mapping[int, str] | None = None) -> str:
+    """The LaTeX of node root; nodes in `names` print as those names."""
+    shown = {i: latex_name(n) for i, n in (names or {}).items()}
+    text = walk(graph, root, node_latex, shown)
+    assert text is not None
+    return text
+
+
+def latex_name(name: str) -> str:
+    """x -> x, x1 -> x_{1}, w_12 -> w_{12}, theta and θ -> \\theta, lr -> \\mathit{lr}."""
+    m = _NAME.match(name)
+    if not m:
+        return rf"\mathit{{{name}}}"
+    base, digits, sub = m.groups()
+    base = _UNICODE_GREEK.get(base, base)
+    if base in GREEK:
+        base = "\\" + base
+    elif len(base) > 1:
+        base = rf"\mathit{{{base}}}"
+    sub = sub or digits
+    return f"{base}_{{{sub}}}" if sub else base
+
+
+def number(value: float) -> str:
+    text = exact(value)
+    if "e" not in text:
+        return text
+    mantissa, power = text.split("e")
+    power_text = f"10^{{{int(power)}}}"
+    return power_text if mantissa == "1" else rf"{mantissa} \cdot {power_text}"
+
+
+def node_latex(graph: Graph, i: int, done: Texts) -> tuple[str, int]:
+    op = graph.ops[i]
+    if op is VAR:
+        return latex_name(graph.labels[i]), ATOM
+    if op is CONST:
+        label, value = graph.labels[i], graph.values[i]
+        if label in CONSTANTS and CONSTANTS[label] == value:
+            return (r"\pi" if label == "pi" else label), ATOM
+        text = number(value)
+        return text, (3 if text.startswith("-") else ATOM)
+    parts = [done[a] for a in graph.args[i]]
+    texts = [t for t, _ in parts]
+    if op.is_function:
+        template = LATEX.get(op.name)
+        if template is None:
+            return rf"\operatorname{{{op.written}}}\left({', '.join(texts)}\right)", ATOM
+        for var, text in zip("xy", texts, strict=False):
+            template = template.replace("{" + var + "}", text)
+        return template, ATOM
+    if op.name == "div":
+        return rf"\frac{{{texts[0]}}}{{{texts[1]}}}", FRAC
+    p = op.precedence
+    if len(parts) == 1:
+        (text, q), = parts
+        return "-" + (paren(text) if q < 2 else text), p
+    (left, lp), (right, rp) = parts
+    if op.name == "pow":
+        return f"{paren(left) if lp < ATOM else left}^{{{right}}}", p
+    if lp < p:
+        left = paren(left)
+    if rp < p or (rp == p and op.name == "sub") or (p == 2 and rp == 3):
+        right = paren(right)
+    symbol = r"\cdot" if op.symbol in ("*", "@") else op.symbol
+    return f"{left} {symbol} {right}", p
+
+
+def paren(text: str) -> str:
+    return rf"\left({text}\right)"

@@ -1,0 +1,129 @@
+"""`autodiff check` and the homework grader in examples/grader/."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from toolkit_helpers import invoke
+
+import autodiff_cli
+from autodiff_cli.grading import check_answers, close
+
+ROOT = Path(__file__).resolve().parent.parent
+CODE_ROOT = Path(autodiff_cli.__file__).resolve().parent.parent
+SEED = ["(a+b)*(b+1)", "--at", "a=3,b=2"]
+
+
+def test_check_passes_with_the_seeds_answers() -> None:
+    r = invoke("check", *SEED, "--expect", "a=3,b=8", "--value", "15")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "(a+b)*(b+1)",
+        "at a = 3, b = 2",
+        "",
+        "answer  expected  got  difference  check",
+        "f             15   15           0     ok",
+        "∂f/∂a          3    3           0     ok",
+        "∂f/∂b          8    8           0     ok",
+        "",
+        "all 3 answers match; an answer matches when |got - expected| <= 1e-09 + "
+        "1e-06·|expected|",
+    ]
+
+
+def test_check_fails_and_shows_which_partial_is_wrong_by_how_much() -> None:
+    r = invoke("check", *SEED, "--expect", "a=3,b=7")
+    assert r.exit_code == 1
+    rows = r.stdout.splitlines()
+    assert rows[4].split() == ["∂f/∂a", "3", "3", "0", "ok"]
+    assert rows[5].split() == ["∂f/∂b", "7", "8", "1", "WRONG"]
+    assert rows[-1].startswith("1 of 2 answers wrong")
+
+
+def test_check_value_only() -> None:
+    assert invoke("check", *SEED, "--value", "15").exit_code == 0
+    r = invoke("check", *SEED, "--value", "16", "--format", "plain")
+    assert (r.exit_code, r.stdout) == (1, "value 16 15 WRONG\n")
+
+
+def test_check_json_is_gradescope_results() -> None:
+    r = invoke("check", *SEED, "--expect", "a=3,b=7", "--value", "15", "--format", "json")
+    assert r.exit_code == 1
+    data = json.loads(r.stdout)
+    assert (data["score"], data["max_score"]) == (2.0, 3.0)
+    assert [(t["name"], t["score"], t["max_score"], t["status"]) for t in data["tests"]] == [
+        ("f", 1.0, 1.0, "passed"), ("∂f/∂a", 1.0, 1.0, "passed"),
+        ("∂f/∂b", 0.0, 1.0, "failed")]
+    assert data["tests"][2]["output"] == "wrong: answer 7, computed 8, difference 1"
+    assert "1 of 3 answers wrong" in data["output"]
+
+
+def test_tolerances() -> None:
+    # |got - expected| <= atol + rtol*|expected|
+    assert close(1.0 + 1e-7, 1.0) and not close(1.0 + 1e-5, 1.0)
+    assert close(1e-10, 0.0) and not close(1e-8, 0.0)
+    assert invoke("check", "x/y", "--at", "x=1,y=3", "--expect", "x=1/3").exit_code == 0
+    assert invoke("check", "x/y", "--at", "x=1,y=3", "--expect", "x=0.3333").exit_code == 1
+    assert invoke("check", "x/y", "--at", "x=1,y=3", "--expect", "x=0.3333",
+                  "--tol", "1e-3").exit_code == 0
+    assert invoke("check", "x - 1", "--at", "x=1", "--value", "1e-8").exit_code == 1
+    assert invoke("check", "x - 1", "--at", "x=1", "--value", "1e-8",
+                  "--atol", "1e-7").exit_code == 0
+
+
+def test_check_program_output_is_named() -> None:
+    c = check_answers("b = 4*a; c = b + 3; d = a + 2; e = c*d", {"a": 3}, {"a": 35}, 75)
+    assert c.ok
+    r = invoke("check", "b = 4*a; c = b + 3; d = a + 2; e = c*d", "--at", "a=3",
+               "--expect", "a=20")
+    assert r.exit_code == 1
+    assert "∂e/∂a" in r.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--expect", "q=1"], "--expect names q, which is not a variable"),
+    (["--expect", "a"], "--expect expects NAME=VALUE"),
+    (["--value", "1/"], "--value: unexpected end of input"),
+    ([], "nothing to check"),
+    (["--expect", "a=3", "--tol", "-1"], "must not be negative"),
+])
+def test_check_usage_errors(args: list[str], message: str) -> None:
+    r = invoke("check", *SEED, *args)
+    assert r.exit_code == 2
+    assert message in r.stderr
+
+
+def test_check_math_error_exits_1() -> None:
+    r = invoke("check", "log(x)", "--at", "x=0", "--expect", "x=1")
+    assert r.exit_code == 1
+    assert "log" in r.stderr
+
+
+def test_the_grader_example_runs(tmp_path: Path) -> None:
+    grader = ROOT / "examples" / "grader"
+    env = {**os.environ, "PYTHONPATH": str(CODE_ROOT)}
+    proc = subprocess.run([sys.executable, str(grader / "grade.py"),
+                           str(grader / "problems.json"), str(grader / "submissions.jsonl"),
+                           "--out", str(tmp_path)], capture_output=True, text=True, env=env,
+                          check=True)
+    assert proc.stdout.split("\n")[:3] == ["ada           9 / 9", "bob           6 / 9",
+                                           "cy            6 / 9"]
+    assert (tmp_path / "summary.csv").read_text("utf-8").splitlines() == [
+        "student,score,max_score", "ada,9,9", "bob,6,9", "cy,6,9"]
+    bob = json.loads((tmp_path / "bob.json").read_text("utf-8"))
+    assert (bob["score"], bob["max_score"]) == (6.0, 9.0)
+    failed = {t["name"]: t["output"] for t in bob["tests"] if t["status"] == "failed"}
+    assert failed == {"p1 ∂f/∂b": "wrong: answer 7, computed 8, difference 1",
+                      "p2 ∂e/∂a": "wrong: answer 20, computed 35, difference 15",
+                      "p3 ∂f/∂b": "no answer submitted"}
+    cy = json.loads((tmp_path / "cy.json").read_text("utf-8"))
+    assert [t["name"] for t in cy["tests"]] == [
+        "p1 f", "p1 ∂f/∂a", "p1 ∂f/∂b", "p2 e", "p2 ∂e/∂a", "p3 f", "p3 ∂f/∂w", "p3 ∂f/∂x",
+        "p3 ∂f/∂b"]
+    assert cy["tests"][0]["status"] == "passed"  # 15.0000001 for 15 is within tolerance
+    assert cy["tests"][-1]["output"].startswith("not a number: 'a quarter'")

@@ -33,11 +33,16 @@ class Num(Expr):
 
 
 class Name(Expr):
-    __slots__ = ("id",)
+    __slots__ = ("at", "id")
 
     def __init__(self, id: str, start: int, end: int) -> None:
         super().__init__(start, end)
         self.id = id
+        self.at = start  # the name's own position, even once parentheses widen the span
+
+    @property
+    def name_span(self) -> Span:
+        return (self.at, self.at + len(self.id))
 
 
 class Call(Expr):

@@ -7,7 +7,7 @@ not element-wise use their vector-Jacobian products from arrays.py)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,7 @@ class Graph:
         self.variables: dict[str, int] = {}  # name -> node, in order of first appearance
         self.output = -1
         self.output_name = ""  # the name of the last statement, if it is an assignment
+        self.active: frozenset[str] | None = None  # variables to differentiate by; None: all
         self.arrays = False  # whether any leaf holds an array, or an op makes one
         # randn(r, c) draws from stream (*random_key, k) for the k-th array-making call;
         # (seed, 0) for an expression, as api.grad sets it (seed 0 unless given)
@@ -103,6 +104,13 @@ class Graph:
 
     # -- compiled form ------------------------------------------------------------------
 
+    def restrict(self, names: Iterable[str] | None) -> None:
+        """Differentiate only with respect to these variables (None: all of them); the
+        others' derivatives are then not computed, and read as 0."""
+        self.active = None if names is None else frozenset(names)
+        self._compiled = None
+        self._plan = None
+
     def needs_grad(self) -> list[bool]:
         """Whether each node depends on a variable and the output depends on it."""
         return self._compile()[2]
@@ -113,7 +121,9 @@ class Graph:
             return self._compiled
         ops, args = self.ops, self.args
         n = len(ops)
-        depends = [op is VAR for op in ops]
+        active = self.active
+        depends = [op is VAR and (active is None or self.labels[i] in active)
+                   for i, op in enumerate(ops)]
         for i in range(n):
             if args[i] and any(depends[a] for a in args[i]):
                 depends[i] = True
@@ -151,6 +161,8 @@ class Graph:
             for i, f, a, b in self._compile()[0]:
                 v[i] = f(v[a]) if b < 0 else f(v[a], v[b])
         except (ArithmeticError, ValueError) as exc:
+            if not all(math.isfinite(v[a]) for a in self.args[i]):
+                self._check_finite_values()  # blame the op that overflowed, not its user
             raise self._forward_error(i, exc) from None
         except TypeError:  # an array where only a number will do
             self.arrays = True

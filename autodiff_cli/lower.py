@@ -30,10 +30,9 @@ def lower(program: ast.Program, variables: Iterable[str]) -> Graph:
                     stmt.name_span))
             node = _lower_expr(stmt.expr, graph, env, bound, assigned_anywhere, problems,
                                unbound)
-            if node >= 0:
-                if not graph.labels[node]:
-                    graph.labels[node] = stmt.name
-                env[stmt.name] = node
+            if node >= 0 and not graph.labels[node]:
+                graph.labels[node] = stmt.name
+            env[stmt.name] = node  # -1 after an error: later uses add no errors of their own
             graph.output, graph.output_name = node, stmt.name
         else:
             graph.output = _lower_expr(stmt, graph, env, bound, assigned_anywhere, problems,
@@ -81,19 +80,19 @@ def _lower_expr(root: ast.Expr, graph: Graph, env: dict[str, int], bound: list[s
 
 def _resolve(node: ast.Name, graph: Graph, env: dict[str, int], bound: list[str],
              assigned: set[str], problems: list[Problem], unbound: dict[str, Problem]) -> int:
-    name = node.id
+    name, span = node.id, node.name_span
     if name in env:
         return env[name]
     if name in bound:
-        return graph.variable(name, node.span)
+        return graph.variable(name, span)
     if name in assigned:
-        problems.append(Problem(f"{name} is used before it is assigned", node.span))
+        problems.append(Problem(f"{name} is used before it is assigned", span))
     elif name in CONSTANTS:
-        return graph.constant(CONSTANTS[name], node.span, name)
+        return graph.constant(CONSTANTS[name], span, name)
     elif name in FUNCTIONS:
-        problems.append(Problem(f"{name} is a function: write {name}(...)", node.span))
+        problems.append(Problem(f"{name} is a function: write {name}(...)", span))
     elif name not in unbound:
-        unbound[name] = Problem(f"{name} has no value", node.span)
+        unbound[name] = Problem(f"{name} has no value", span)
     return -1
 
 

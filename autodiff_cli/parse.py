@@ -41,6 +41,13 @@ def _span(*parts: Any) -> Span:
             last.end_pos if hasattr(last, "end_pos") else last.end)
 
 
+def _starts_with_number(node: ast.Expr) -> bool:
+    """Whether the source of node starts with a bare number (2 3, 2 3^2), not '('."""
+    while isinstance(node, ast.Call) and node.args and node.start == node.args[0].start:
+        node = node.args[0]
+    return isinstance(node, ast.Num) and node.end - node.start == len(node.text)
+
+
 def _ends_with_name(node: ast.Expr) -> bool:
     """Whether the source of node ends with a bare name (not a number or ')')."""
     while isinstance(node, ast.Call) and node.args and node.end == node.args[-1].end:
@@ -81,7 +88,7 @@ class _Build(Transformer):  # type: ignore[type-arg]
         return self._binary("pow", left, right)
 
     def implicit_mul(self, left: ast.Expr, right: ast.Expr) -> ast.Call:
-        if isinstance(right, ast.Num) or _ends_with_name(left):
+        if _starts_with_number(right) or _ends_with_name(left):
             raise ParseError(
                 "missing operator between two terms",
                 span=(right.start, right.end),

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from . import __version__
+from .cligroup import Group
 from .errors import AutodiffError, UsageError
 from .gates import ACTIVATION, EPOCHS, HIDDEN, LOSS, LR, SEED, TOL
 
@@ -23,6 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=Group,  # EXPR may start with '-'; every failure is a short message and exit 0, 1 or 2
 )
 
 
@@ -79,16 +81,19 @@ def read_source(expr: str | None, file: Path | None) -> str:
     """The expression from the argument, standard input ("-") or --file."""
     if file is not None and expr is not None:
         raise UsageError("give either EXPR or --file, not both")
+    from .limits import read_text
+
     if file is not None:
         try:
-            return file.read_text(encoding="utf-8")
+            with file.open(encoding="utf-8") as stream:
+                return read_text(stream, str(file))
         except (OSError, UnicodeDecodeError) as err:
             raise UsageError(f"cannot read {file}: {err}") from None
     if expr is None:
         raise UsageError("missing EXPR", hint='for example: autodiff grad "(a+b)*(b+1)" '
                          "--at a=3,b=2")
     if expr == "-":
-        return sys.stdin.read()
+        return read_text(sys.stdin, "standard input")
     return expr
 
 
@@ -313,24 +318,11 @@ def train_gate(
 
 
 def main() -> None:
-    """Console entry point: never a traceback, always one of the documented exit codes."""
-    try:
-        app()
-    except SystemExit:
-        raise
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(130)
-    except RecursionError:
-        sys.stderr.write("error: input too deeply nested\n")
-        sys.exit(2)
-    except MemoryError:
-        sys.stderr.write("error: out of memory; the input is too large\n")
-        sys.exit(2)
-    except Exception as exc:  # a bug of ours: say so briefly, exit 1
-        sys.stderr.write(f"internal error: {type(exc).__name__}: {exc}\n"
-                         "please report this with the command you ran\n")
-        sys.exit(1)
+    """Console entry point: never a traceback, always one of the documented exit codes
+    (cligroup.Group turns every failure into one; this catches what happens outside it)."""
+    from .cligroup import run
+
+    sys.exit(run(lambda: app(standalone_mode=False)))
 
 
 # -- the toolkit: grad --mode/--check/--order/--batch, hessian, diff, check -------------

@@ -86,3 +86,9 @@ class ShapeError(MathError):
 
     kind = "shape"
     says_where = True
+
+
+class LimitError(UsageError):
+    """An input larger than the documented limits (autodiff_cli/limits.py)."""
+
+    kind = "limit"

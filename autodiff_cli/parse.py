@@ -169,9 +169,13 @@ def _digest(text: str) -> str:
 
 
 def parse(source: str) -> ast.Program:
-    """Parse a program or expression. Raises ParseError, NameError_ or ArityError."""
+    """Parse a program or expression. Raises ParseError, NameError_, ArityError or
+    LimitError (larger than limits.py allows)."""
     from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
+    from .limits import check_source
+
+    check_source(source)
     try:
         stmts = _parser().parse(source)
     except AutodiffError as err:

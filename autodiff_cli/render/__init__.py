@@ -1,4 +1,9 @@
-"""Renderers: reports in, text out. They never compute."""
+"""Renderers: reports in, text out. They never compute.
+
+Everything the CLI prints goes out through write(): on a stream that cannot encode some
+character (PYTHONIOENCODING=ascii, a legacy code page) our own symbols become ASCII (∂ -> d)
+and the rest a backslash escape, instead of a crash. JSON goes through to_json(), which
+escapes every character that could act on a terminal."""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 Format = str  # "table" | "json" | "plain"
+
+ECHO_LIMIT = 2_000  # characters of the source a table repeats above itself
 
 
 def fancy(stream: TextIO) -> bool:
@@ -21,9 +28,9 @@ def emit(report: Any, fmt: Format, *, as_json: Callable[[Any], Any],
          stream: TextIO | None = None) -> None:
     out = stream or sys.stdout
     if fmt == "json":
-        out.write(json.dumps(as_json(report), ensure_ascii=False, allow_nan=False) + "\n")
+        write(to_json(as_json(report), ascii_only=not encodes_unicode(out)) + "\n", out)
     elif fmt == "plain":
-        out.write(as_plain(report))
+        write(as_plain(report), out)
     else:
         print_rich(as_table(report, fancy(out)), out)
 
@@ -32,7 +39,8 @@ def print_rich(renderable: Any, out: TextIO) -> None:
     from rich.console import Console
 
     color = fancy(out)
-    console = Console(file=out, no_color=not color, color_system="auto" if color else None,
+    console = Console(file=out if encodes_unicode(out) else _Encodable(out),
+                      no_color=not color, color_system="auto" if color else None,
                       highlight=False, emoji=False, markup=False,
                       width=None if out.isatty() else _width())
     console.print(renderable)
@@ -43,3 +51,87 @@ def _width() -> int:
         return max(40, int(os.environ.get("COLUMNS", "100")))
     except ValueError:
         return 100
+
+
+# -- user text ----------------------------------------------------------------------------
+
+def source_text(text: str, limit: int = ECHO_LIMIT) -> str:
+    """An expression or program as a report repeats it: printable (render/errors.printable),
+    line breaks kept, and the middle of a very long one left out."""
+    from .errors import printable
+
+    text = text.strip()
+    if len(text) > limit:
+        half = limit // 2
+        text = (f"{text[:half]} … ({len(text) - 2 * half:,} characters not shown) … "
+                f"{text[-half:]}")
+    return printable(text, newlines=True)
+
+
+# -- JSON ---------------------------------------------------------------------------------
+
+def to_json(data: Any, ascii_only: bool = False) -> str:
+    """One line of JSON: no NaN or Infinity (ValueError: a bug, never printed), and no
+    character a terminal would act on (C1 controls, bidirectional overrides, line
+    separators: JSON escapes only the C0 controls itself) but as a \\u escape."""
+    text = json.dumps(data, ensure_ascii=ascii_only, allow_nan=False)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(c: str) -> str:
+    n = ord(c)
+    if n < 0x10000:
+        return f"\\u{n:04x}"
+    n -= 0x10000
+    return f"\\u{0xD800 + (n >> 10):04x}\\u{0xDC00 + (n & 0x3FF):04x}"
+
+
+# -- streams that cannot encode everything ------------------------------------------------
+
+ASCII = str.maketrans({
+    "∂": "d", "…": "...", "⋮": ":", "⋯": "...", "⋱": "\\", "·": "*", "→": "->", "←": "<-",
+    "✓": "ok", "✗": "x", "≤": "<=", "≥": ">=", "−": "-", "—": "-", "–": "-", "⁰": "^0",
+    "¹": "^1", "²": "^2", "³": "^3", "⁴": "^4", "⁵": "^5", "⁶": "^6", "⁷": "^7", "⁸": "^8",
+    "⁹": "^9", "▁": "_", "▂": ".", "▃": "-", "▄": "~", "▅": "=", "▆": "+", "▇": "*", "█": "#",
+})
+
+
+def encodes_unicode(out: TextIO) -> bool:
+    encoding = (getattr(out, "encoding", None) or "utf-8").lower().replace("-", "")
+    return encoding.startswith("utf")
+
+
+def encodable(text: str, encoding: str) -> str:
+    """text with what encoding cannot hold replaced: our symbols by ASCII, the rest by
+    backslash escapes."""
+    try:
+        text.encode(encoding)
+        return text
+    except UnicodeEncodeError:
+        return text.translate(ASCII).encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:
+        return text.translate(ASCII).encode("ascii", "backslashreplace").decode("ascii")
+
+
+def write(text: str, out: TextIO | None = None) -> None:
+    """text to out (standard output by default), whatever out can encode."""
+    out = out or sys.stdout
+    if not encodes_unicode(out):
+        text = encodable(text, getattr(out, "encoding", None) or "ascii")
+    out.write(text)
+
+
+class _Encodable:
+    """A stream for rich that writes only what the underlying stream can encode."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self.encoding = getattr(out, "encoding", None) or "ascii"
+
+    def write(self, text: str) -> int:
+        return self._out.write(encodable(text, self.encoding))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._out, name)

@@ -1,13 +1,39 @@
-"""Errors for people: the message, the source line with a caret under the span, a hint."""
+"""Errors for people: the message, the source line with a caret under the span, a hint.
+
+printable() is the one gate through which text that a user typed reaches a terminal: every
+renderer passes source text, messages and hints through it."""
 
 from __future__ import annotations
+
+import unicodedata
 
 from ..errors import AutodiffError, Problem, column_of, line_of
 
 
-def printable(text: str) -> str:
-    """Text safe for a terminal: control characters shown as '?', one column each."""
-    return "".join(c if c.isprintable() or c == " " else "?" for c in text)
+def printable(text: str, newlines: bool = False) -> str:
+    """Text safe for a terminal: a character that could move the cursor, recolour the
+    screen or reorder what follows (ESC and every other control or format character,
+    line and paragraph separators, bidirectional overrides) is shown as '?', a tab or
+    carriage return as a space. With newlines, line breaks stay line breaks."""
+    if text.isprintable():
+        return text
+    keep = "\n" if newlines else ""
+    return "".join(c if c.isprintable() or c in keep else " " if c in " \t\r" else "?"
+                   for c in text)
+
+
+def cells(text: str) -> int:
+    """Terminal columns text takes: 2 for a wide (East Asian) character, 0 for a combining
+    mark, 1 for the rest."""
+    if text.isascii():
+        return len(text)
+    return sum(_cell(c) for c in text)
+
+
+def _cell(c: str) -> int:
+    if unicodedata.combining(c) or unicodedata.category(c) in ("Mn", "Me"):
+        return 0
+    return 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
 
 
 def format_error(err: AutodiffError) -> str:
@@ -30,9 +56,10 @@ def _problem(source: str, problem: Problem, located: bool) -> str:
     where = f"line {line_no}, column {col}" if len(lines) > 1 else f"column {col}"
     width = max(1, min(end, start + len(text) - col + 1) - start)
     head, shown, offset = _window(text, col - 1)
-    caret = " " * (offset) + "^" * max(1, min(width, len(shown) - offset))
+    shown = printable(shown)
+    caret = " " * cells(shown[:offset]) + "^" * max(1, cells(shown[offset:offset + width]))
     where = "" if located else f" ({where})"
-    return f"error: {message}{where}\n  {head}{printable(shown)}\n  {' ' * len(head)}{caret}"
+    return f"error: {message}{where}\n  {head}{shown}\n  {' ' * len(head)}{caret}"
 
 
 def _window(text: str, index: int, width: int = 72) -> tuple[str, str, int]:

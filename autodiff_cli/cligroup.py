@@ -1,0 +1,107 @@
+"""How the command line itself is read, and how every failure is said.
+
+Two things Typer does not do on its own:
+- an EXPR that starts with '-' ("-x^2", "-1") is the expression, not an unknown option;
+- every failure, Typer's own usage errors included, is a few plain lines on stderr, user text
+  made printable (render/errors.printable), and exit code 0, 1 or 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from typer import _click as click
+from typer.core import TyperGroup
+
+EXPR = "expr"  # the name of the EXPR argument of grad, trace, graph, hessian, diff, check
+
+
+class Group(TyperGroup):
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, cmd, rest = super().resolve_command(ctx, args)
+        if cmd is not None:
+            rest = expression_first(cmd, rest, ctx.help_option_names)
+        return name, cmd, rest
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        code = run(lambda: super(Group, self).main(args, prog_name, complete_var,
+                                                   standalone_mode=False, **extra))
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def run(main: Any) -> int:
+    """Call main() (a click main in non-standalone mode) and turn whatever happens into an
+    exit code, with a short message on stderr for failures."""
+    from .render.errors import printable
+
+    try:
+        result = main()
+        return result if isinstance(result, int) else 0
+    except click.exceptions.NoArgsIsHelpError:
+        return 2  # Typer has printed the help already
+    except click.ClickException as err:
+        lines = [f"error: {printable(err.format_message())}"]
+        ctx = getattr(err, "ctx", None)
+        if ctx is not None:
+            lines.append(f"hint: {printable(ctx.command_path)} --help shows the options")
+        return _say(lines, err.exit_code)
+    except click.Abort:
+        return _say(["interrupted"], 130)
+    except RecursionError:
+        return _say(["error: the input is nested too deeply"], 2)
+    except MemoryError:
+        return _say(["error: out of memory: the input is too large",
+                     "hint: the README's section \"Limits\" says what fits"], 2)
+    except Exception as exc:  # a bug of ours: say so briefly
+        return _say([f"internal error: {type(exc).__name__}: {printable(str(exc))}",
+                     "please report this with the command you ran"], 1)
+
+
+def _say(lines: list[str], code: int) -> int:
+    try:
+        sys.stderr.write("\n".join(lines) + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    return code
+
+
+def expression_first(cmd: click.Command, args: list[str], help_names: Sequence[str]
+                     ) -> list[str]:
+    """args with an EXPR that starts with a single '-' ("-x^2", "-1") moved behind "--",
+    where click reads it as the argument it is. Words that start with "--", and the
+    command's own short options (-f, -h, -o), stay options; "-- -f" gives such an EXPR."""
+    params = cmd.params
+    if "--" in args or not any(p.name == EXPR and p.param_type_name == "argument"
+                               for p in params):
+        return args
+    takes_value: dict[str, bool] = {name: False for name in help_names}
+    for p in params:
+        if p.param_type_name == "option":
+            flag = bool(getattr(p, "is_flag", False) or getattr(p, "count", False))
+            for name in (*p.opts, *p.secondary_opts):
+                takes_value[name] = not flag
+    i = 0
+    while i < len(args):
+        word = args[i]
+        if word in takes_value:
+            i += 2 if takes_value[word] else 1
+            continue
+        if word.startswith("--") or _is_option(word, takes_value) or \
+                not word.startswith("-") or word == "-":
+            i += 1
+            continue
+        return [*args[:i], *args[i + 1:], "--", word]
+    return args
+
+
+def _is_option(word: str, takes_value: dict[str, bool]) -> bool:
+    """-fVALUE, for a short option of the command that takes a value."""
+    return len(word) > 2 and takes_value.get(word[:2], False)

@@ -46,12 +46,13 @@ def grad_table(r: GradResult, fancy: bool) -> Any:
     target = {"sum": f"sum({f})", "seed_grad": f"sum(g*{f})"}.get(r.reduced, f)
     parts: list[Any] = [Text(r.expression.strip())]
     if is_array(r.value):
-        parts += [Text(""), matrix_table(f, r.value, fancy), Text(_note(r, f))]
+        parts += [Text(""), matrix_table(f, r.value, fancy),
+                  Text(reduction_note(f, r.value, r.seed_grad))]
     else:
         parts.append(Text(f"{f} = {human(r.value)}"))
         if r.seed_grad is not None:
             target = f"g*{f}"
-            parts.append(Text(f"g = {human(r.seed_grad)}, given by --seed-grad"))
+            parts.append(Text(reduction_note(f, r.value, r.seed_grad)))
     scalars = [n for n, g in r.gradient.items() if not is_array(g)]
     if scalars or len(scalars) == len(r.gradient):
         table = Table(box=box.SIMPLE_HEAD if fancy else None, show_edge=False,
@@ -68,9 +69,13 @@ def grad_table(r: GradResult, fancy: bool) -> Any:
     return Group(*parts)
 
 
-def _note(r: GradResult, f: str) -> str:
-    shape = shape_text(r.value)
-    if r.reduced == "seed_grad":
+def reduction_note(f: str, value: Any, seed_grad: Any) -> str:
+    """What the gradients are of, when that is not the output itself: sum(f) for an array
+    output, sum(g*f) or g*f with g given by --seed-grad; "" otherwise."""
+    if not is_array(value):
+        return "" if seed_grad is None else f"g = {human(seed_grad)}, given by --seed-grad"
+    shape = shape_text(value)
+    if seed_grad is not None:
         return (f"{f} has shape {shape}: the gradients are of sum(g*{f}), "
                 "with g given by --seed-grad")
     return (f"{f} has shape {shape}: the gradients are of sum({f}), "

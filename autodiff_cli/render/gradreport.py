@@ -20,9 +20,14 @@ def partial_symbol(f: str, x: str, order: int = 1) -> str:
 
 
 def passes_text(r: GradReport) -> str:
-    n = len(r.result.gradient)
-    if r.mode == "forward":
-        k = r.passes.get("forward", n)
+    return passes_line(r.mode, r.passes, len(r.result.gradient))
+
+
+def passes_line(mode: str, passes: dict[str, int], n: int) -> str:
+    """How many passes over the graph `mode` needed for n partial derivatives (grad and
+    trace say it in the same words)."""
+    if mode == "forward":
+        k = passes.get("forward", n)
         return (f"forward mode: {k} forward pass{'es' if k != 1 else ''} of dual numbers, "
                 "one per variable")
     return (f"reverse mode: 1 forward pass + 1 reverse sweep for {'all' if n != 1 else 'the'} "

@@ -142,7 +142,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
     # not element-wise: on arrays, arrays.py gives their vector-Jacobian products
     _infix("matmul", "@", 2, operator.mul, ("y", "x"), vjp=True,
            vjp_rule=("{g} @ {y}ᵀ", "{x}ᵀ @ {g}")),
-    _fn("transpose", _same, "1", vjp=True, vjp_rule=("{g}ᵀ",)),
+    _fn("transpose", _same, "1", vjp=True, vjp_rule=("transpose of {g}",)),
     _fn("sum", _same, "1", vjp=True, vjp_rule=("{g} copied to every entry of {x}",)),
     _fn("mean", _same, "1", vjp=True, vjp_rule=("{g} ÷ n copied to all n entries of {x}",)),
     _fn("sum_axis", _first, "1", "0", call="sum", vjp=True,

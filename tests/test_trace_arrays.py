@@ -111,7 +111,8 @@ def test_network_table_shows_shapes_values_and_the_reduction() -> None:
     assert "⎡0.444275  0.361409  0.435092⎤" in text  # ∂f/∂W, as grad prints it
     assert "vjp: ∂f/∂v1 @ Wᵀ =" in text and "vjp: Xᵀ @ ∂f/∂v1 =" in text
     assert "∂f/∂v2 ⊙ ∂v2/∂v1 =" in text
-    assert "vjp: a vector-Jacobian product. mean_axis, matmul have no element-wise" in text
+    assert "vjp: a vector-Jacobian product (mean_axis, matmul): no element-wise local " \
+        "derivative;\neach input receives the rule shown" in text
 
 
 def test_network_golden() -> None:

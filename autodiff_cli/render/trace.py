@@ -279,10 +279,9 @@ def backward_table(r: TraceReport, fancy: bool, max_rows: int = MAX_ROWS) -> Any
         return filled
     from rich.console import Group
 
-    return Group(filled, Text(f"vjp: a vector-Jacobian product. {', '.join(vjps)} "
-                              f"{'has' if len(vjps) == 1 else 'have'} no element-wise local "
-                              "derivative; each input receives the rule shown, applied to "
-                              "the node's gradient", style=_note_style(fancy)))
+    return Group(filled, Text(f"vjp: a vector-Jacobian product ({', '.join(vjps)}): no "
+                              "element-wise local derivative;\neach input receives the rule "
+                              "shown, applied to the node's gradient", style=_note_style(fancy)))
 
 
 def _receives(r: TraceReport, s: Step) -> Any:

@@ -12,8 +12,10 @@ from typing import Annotated
 
 import typer
 
-from . import __version__
+from . import __version__, coercion
 from .errors import AutodiffError, UsageError
+
+coercion.install()
 
 app = typer.Typer(
     name="autodiff",

@@ -6,7 +6,9 @@
     PYTHONPATH=. python benchmarks/startup.py --runs 40
 
 The console script is the `autodiff` next to this Python, if there is one; PYTHONPATH
-decides which autodiff_cli it imports. Target: within 1.3x of the bare imports.
+decides which autodiff_cli it imports. Bytecode caching is switched on for the runs (as after
+`pip install`, which compiles the package), even if PYTHONDONTWRITEBYTECODE is set here.
+Target: within 1.3x of the bare imports.
 """
 
 from __future__ import annotations
@@ -30,13 +32,24 @@ def autodiff_command(module: bool) -> list[str]:
     return [sys.executable, str(script)]
 
 
-def run(command: list[str]) -> float:
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def run(command: list[str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system, which other load on the machine hardly
+    changes) of one run, its output read through a pipe."""
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True)
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             env=ENV)
+    assert child.stdout is not None
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{done.stderr.decode()}")
-    return seconds
+    child.returncode = os.waitstatus_to_exitcode(status)
+    child.stdout.close()
+    if child.returncode:
+        sys.exit(f"{' '.join(command)} failed:\n{output.decode()}")
+    return seconds, usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -53,20 +66,27 @@ def main() -> int:
     }
     for command in commands.values():  # warm the file cache and Lark's table cache
         run(command)
-    times: dict[str, list[float]] = {label: [] for label in commands}
+    wall: dict[str, list[float]] = {label: [] for label in commands}
+    cpu: dict[str, list[float]] = {label: [] for label in commands}
     for _ in range(options.runs):
         for label, command in commands.items():
-            times[label].append(run(command))
-    median = {label: statistics.median(t) for label, t in times.items()}
+            seconds, used = run(command)
+            wall[label].append(seconds)
+            cpu[label].append(used)
     print(f"command: {' '.join(base)} {' '.join(ARGS)}")
-    print(f"median of {options.runs} interleaved runs, stdout a pipe, "
+    print(f"medians of {options.runs} interleaved runs, stdout a pipe, "
           f"PYTHONPATH={os.environ.get('PYTHONPATH', '')!r}\n")
-    for label, seconds in median.items():
-        print(f"  {label:30}{seconds * 1e3:8.1f} ms")
-    ratio = median["autodiff grad (table)"] / median["import typer, rich, lark"]
-    ok = ratio <= TARGET
-    print(f"\n  ratio grad / imports          {ratio:8.2f}x  (target <= {TARGET}x)  "
-          f"{'ok' if ok else 'MISSED'}")
+    print(f"  {'':30}{'wall':>10}{'CPU':>10}")
+    for label in commands:
+        print(f"  {label:30}{statistics.median(wall[label]) * 1e3:7.1f} ms"
+              f"{statistics.median(cpu[label]) * 1e3:7.1f} ms")
+    ok = True
+    for what, times in (("wall", wall), ("CPU", cpu)):
+        ratio = (statistics.median(times["autodiff grad (table)"])
+                 / statistics.median(times["import typer, rich, lark"]))
+        ok = ok and (ratio <= TARGET or what == "CPU")
+        print(f"  ratio grad / imports, {what:5}   {ratio:8.2f}x  (target <= {TARGET}x)  "
+              f"{'ok' if ratio <= TARGET else 'MISSED'}")
     return 0 if ok else 1
 
 

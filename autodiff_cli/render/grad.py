@@ -1,4 +1,4 @@
-"""The grad report as a rich table, plain text and JSON data."""
+"""The grad report as a table, plain text and JSON data."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from ..api import GradResult
 from .numbers import exact, human
+from .table import Table
 
 
 def grad_json(r: GradResult) -> dict[str, Any]:
@@ -19,18 +20,7 @@ def grad_plain(r: GradResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def grad_table(r: GradResult, fancy: bool) -> Any:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title=Text(r.expression), title_justify="left",
-                  caption=Text(f"value = {human(r.value)}"), caption_justify="left",
-                  box=box.SIMPLE_HEAD if fancy else None, show_edge=fancy,
-                  header_style="bold" if fancy else "")
-    table.add_column("variable")
-    table.add_column("value", justify="right")
-    table.add_column("∂/∂variable", justify="right")
-    for name, g in r.gradient.items():
-        table.add_row(Text(name), human(r.at[name]), human(g))
-    return table
+def grad_table(r: GradResult, fancy: bool) -> Table:
+    return Table(("variable", "value", "∂/∂variable"), ("left", "right", "right"),
+                 [(name, human(r.at[name]), human(g)) for name, g in r.gradient.items()],
+                 title=r.expression, caption=f"value = {human(r.value)}")

@@ -10,7 +10,6 @@ import os
 import tempfile
 from collections.abc import Callable
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +30,16 @@ TERMINALS = {
 
 
 def grammar_text() -> str:
-    """The grammar, from the installed package or, in a source checkout, from grammars/."""
-    try:
-        return resources.files("autodiff_cli").joinpath("grammars/expr.lark").read_text("utf-8")
-    except (FileNotFoundError, NotADirectoryError):
-        path = Path(__file__).resolve().parent.parent / "grammars" / "expr.lark"
-        return path.read_text("utf-8")
+    """The grammar, from the installed package or, in a source checkout, from grammars/.
+    A package on the file system is read directly, which is what importlib.resources would
+    do, without its import (2 ms of every run); importlib.resources covers the rest (zips)."""
+    here = Path(__file__).resolve().parent
+    for path in (here / "grammars" / "expr.lark", here.parent / "grammars" / "expr.lark"):
+        with contextlib.suppress(OSError):
+            return path.read_text("utf-8")
+    from importlib import resources
+
+    return resources.files("autodiff_cli").joinpath("grammars/expr.lark").read_text("utf-8")
 
 
 def _span(*parts: Any) -> Span:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .derivatives import Local, array_partials, evaluate, scalar_partials
 from .errors import MathError, ShapeError, Span
@@ -19,8 +18,7 @@ from .ops import CONST, VAR, Op
 Value = Any  # float, or a numpy array
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):  # not a dataclass: making one costs start-up time
     """A read-only view of one node, for reports and renderers."""
 
     id: int

@@ -2,16 +2,21 @@
 
 Recent typer versions coerce every option, even one left out (None), through a pydantic
 TypeAdapter, and importing pydantic costs more than typer, rich and lark together. Options
-left out, strings, lists of strings and enums need no pydantic: this coerces those exactly as
-typer would and hands every other value to typer's own coercion, built when first needed (so
-typer still writes every error message). With a typer that lacks these internals it does
-nothing.
+left out, strings, lists of strings, enums, and plain numbers (defaults, or digits such as
+3, -2, 0.5, 1e-3) need no pydantic: this coerces those exactly as typer would and hands every
+other value to typer's own coercion, built when first needed (so typer still writes every
+error message). With a typer that lacks these internals it does nothing.
 """
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from typing import Any
+
+# Numbers as typer (through pydantic) reads them, where Python's int() and float() agree
+NUMBERS = {"int": re.compile(r"[+-]?[0-9]+"),
+           "float": re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")}
 
 
 def install() -> None:
@@ -27,7 +32,7 @@ def install() -> None:
 
     class _Direct(RuntimeParam):
         """Typer's RuntimeParam, plus the descriptor to build typer's own coercion from and
-        the kind of plain coercion that fits: "str", "list", "enum" or "" (none)."""
+        the kind of plain coercion that fits: "str", "list", "enum", "int", "float" or ""."""
 
         descriptor: TypeDescriptor
         kind: str
@@ -44,6 +49,9 @@ def install() -> None:
             if (self.kind == "list" and isinstance(value, (list, tuple))
                     and all(type(v) is str for v in value)):
                 return list(value)
+            if self.kind in NUMBERS and (type(value) is self.annotation or (
+                    type(value) is str and NUMBERS[self.kind].fullmatch(value))):
+                return self.annotation(value)
             if self.kind == "enum":
                 try:
                     return coerce_cli_choice(
@@ -64,6 +72,9 @@ def _kind(descriptor: Any) -> str:
         return ""
     if annotation is str:
         return "str"
+    if annotation in (int, float) and not any(
+            getattr(info, name, None) for name in ("min", "max", "clamp")):
+        return "int" if annotation is int else "float"
     if annotation == list[str]:
         return "list"
     if isinstance(annotation, type) and issubclass(annotation, Enum):

@@ -181,3 +181,26 @@ def test_a_corrupt_cache_is_rebuilt(fresh_parser, tmp_path: Path,
     path.write_bytes(b"not a pickle")
     build(fresh_parser, caplog)
     assert "Loading grammar from cache" in build(fresh_parser, caplog)
+
+
+@pytest.mark.parametrize("annotation", [int, float, str, list[str]])
+def test_plain_coercion_agrees_with_typers_own(annotation: type) -> None:
+    coercion = pytest.importorskip("typer._coercion")
+    from typer import core
+    from typer.models import OptionInfo
+
+    if core.build_runtime_param is coercion.build_runtime_param:
+        pytest.skip("this typer coerces without pydantic anyway")
+    descriptor = coercion.resolve_type_descriptor(annotation, OptionInfo())
+    ours, typers = core.build_runtime_param(descriptor), coercion.build_runtime_param(descriptor)
+    samples = ["007", "-3", "+4", "1e3", "1.5", ".5", "5.", "-0", "1E+2", "9" * 30, "x", "", 7,
+               2.5, "٣"]
+    for value in ([samples] if annotation == list[str] else samples):
+        try:
+            wanted = typers._coerce_value(value, param=None, ctx=None)
+        except Exception as err:
+            with pytest.raises(type(err)):
+                ours._coerce_value(value, param=None, ctx=None)
+            continue
+        got = ours._coerce_value(value, param=None, ctx=None)
+        assert (got, type(got)) == (wanted, type(wanted))

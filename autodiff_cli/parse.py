@@ -207,11 +207,14 @@ def _private(directory: Path) -> bool:
 
 
 def _digest(text: str) -> str:
+    """Of the grammar, Lark's version and Python's: Lark rebuilds a cache made by another."""
     import hashlib
+    import sys
 
     from lark import __version__
 
-    return hashlib.sha256((text + __version__).encode()).hexdigest()[:16]
+    key = f"{text}{__version__}{sys.version_info[:2]}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def parse(source: str) -> ast.Program:

@@ -184,13 +184,17 @@ def cache_file(grammar: str) -> Path | None:
 
 
 def _cache_dirs() -> list[Path]:
+    """Candidates, each inside a directory that exists already (we never make those)."""
     dirs = []
-    if os.environ.get("XDG_CACHE_HOME"):
-        dirs.append(Path(os.environ["XDG_CACHE_HOME"]) / "autodiff-cli")
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg and Path(xdg).is_dir():
+        dirs.append(Path(xdg) / "autodiff-cli")
     with contextlib.suppress(RuntimeError):  # no home directory
-        dirs.append(Path.home() / ".cache" / "autodiff-cli")
+        if Path.home().is_dir():
+            dirs.append(Path.home() / ".cache" / "autodiff-cli")
     user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
-    dirs.append(Path(tempfile.gettempdir()) / f"autodiff-cli-{user}")
+    if Path(tempfile.gettempdir()).is_dir():
+        dirs.append(Path(tempfile.gettempdir()) / f"autodiff-cli-{user}")
     return dirs
 
 

@@ -141,11 +141,21 @@ def build(module, caplog: pytest.LogCaptureFixture) -> str:  # type: ignore[no-u
 
 def test_cache_is_written_then_used(fresh_parser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                     caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "cache").mkdir()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert "Saving grammar to cache" in build(fresh_parser, caplog)
     files = list((tmp_path / "cache" / "autodiff-cli").iterdir())
     assert len(files) == 1
     assert "Loading grammar from cache" in build(fresh_parser, caplog)
+
+
+def test_nothing_is_made_outside_existing_directories(
+        fresh_parser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "no-cache"))
+    monkeypatch.setenv("HOME", str(tmp_path / "no-home"))
+    found = fresh_parser.cache_file(fresh_parser.grammar_text())
+    assert found is not None and found.parent.parent == tmp_path / "tmp"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tmp"]
 
 
 def test_unwritable_places_mean_no_cache_but_a_parser(
@@ -165,6 +175,7 @@ def test_a_directory_others_can_write_is_not_used(
     shared = tmp_path / "cache" / "autodiff-cli"
     shared.mkdir(parents=True)
     shared.chmod(0o777)
+    (tmp_path / "home").mkdir()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     found = fresh_parser.cache_file(fresh_parser.grammar_text())
@@ -176,6 +187,7 @@ def test_a_directory_others_can_write_is_not_used(
 def test_a_corrupt_cache_is_rebuilt(fresh_parser, tmp_path: Path,
                                     monkeypatch: pytest.MonkeyPatch,
                                     caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "cache").mkdir()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     path = fresh_parser.cache_file(fresh_parser.grammar_text())
     path.write_bytes(b"not a pickle")

@@ -133,8 +133,11 @@ class Graph:
             for t, (code, p) in zip(a, inputs, strict=True):
                 if depends[t]:
                     need[t] = True
-                    emit((i, code, t, (x, y, i)[p] if code == TIMES_VALUE
-                          else (p, x, y) if code == CALL else p))
+                    if code == TIMES_VALUE:  # p says x, y or z: the node it means
+                        p = (x, y, i)[p]
+                    elif code == CALL:  # p is f(x, y, z): with the nodes to call it on
+                        p = (p, x, y)
+                    emit((i, code, t, p))
         return steps, entries, need
 
     # -- evaluation -----------------------------------------------------------------------
@@ -361,8 +364,11 @@ def _plan(name: str) -> _Plan:
 
 def _input_plan(local: Local) -> tuple[int, Any]:
     if isinstance(local, float):
-        return (PLUS, None) if local == 1.0 else (MINUS, None) if local == -1.0 else (
-            TIMES_CONST, local)
+        if local == 1.0:
+            return PLUS, None
+        if local == -1.0:
+            return MINUS, None
+        return TIMES_CONST, local
     if isinstance(local, int):
         return TIMES_VALUE, local
     return CALL, local

@@ -12,9 +12,11 @@ from typing import Annotated
 
 import typer
 
-from . import __version__
+from . import __version__, coercion
 from .errors import AutodiffError, UsageError
 from .gates import ACTIVATION, EPOCHS, HIDDEN, LOSS, LR, SEED, TOL
+
+coercion.install()
 
 app = typer.Typer(
     name="autodiff",

@@ -63,6 +63,8 @@ def grad(expression: str, at: Mapping[str, Any] | None = None,
     """
     point = {name: _checked(name, x) for name, x in {**(at or {}), **values}.items()}
     graph = compile(expression, point)
+    order = wanted(list(graph.variables), wrt)
+    graph.restrict(order)  # derivatives nobody asked for need not exist
     graph.random_key = (random_seed, 0)
     graph.set_values(point)
     value = graph.forward()
@@ -71,16 +73,7 @@ def grad(expression: str, at: Mapping[str, Any] | None = None,
         _same_shape(seed_grad, value)
     g = graph.backward(seed_grad)
     value = _plain(value)
-    gradient = {name: _plain(g[i]) for name, i in graph.variables.items()}
-    order = list(graph.variables)
-    if wrt is not None:
-        wanted = list(dict.fromkeys(wrt))
-        unknown = [w for w in wanted if w not in gradient]
-        if unknown:
-            raise UsageError(f"--wrt names {', '.join(unknown)}, which "
-                             f"{'is' if len(unknown) == 1 else 'are'} not a variable; "
-                             f"the variables are {', '.join(order) or 'none'}")
-        order = wanted
+    gradient = {name: _plain(g[graph.variables[name]]) for name in order}
     return GradResult(expression, value, {n: point[n] for n in graph.variables},
                       {n: gradient[n] for n in order}, graph.output_name, seed_grad)
 

@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from . import __version__
+from . import __version__, coercion
 from .errors import AutodiffError, UsageError
 from .gates import ACTIVATION, EPOCHS, HIDDEN, LOSS, LR, SEED, TOL
 
 if TYPE_CHECKING:
     from .trace import TraceReport
+
+coercion.install()
 
 app = typer.Typer(
     name="autodiff",

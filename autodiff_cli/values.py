@@ -32,9 +32,15 @@ def split_top_level(text: str, sep: str = ",") -> list[tuple[int, str]]:
 def constant(text: str, random_key: tuple[int, ...] = (0,)) -> Value:
     """The value of a constant expression such as pi/4, -2, [1, 2, 3] or randn(3, 3);
     randn draws from the stream named by random_key."""
-    from .api import compile
+    from . import ast
+    from .lower import lower
+    from .parse import parse
 
-    graph = compile(text, ())
+    program = parse(text)
+    if len(program.stmts) != 1 or isinstance(program.stmts[0], ast.Assign):
+        raise UsageError("a value must be one expression, not a program", text,
+                         (0, len(text)), hint="for example --at a=3,b=pi/4")
+    graph = lower(program, ())
     graph.random_key = random_key
     return graph.forward()
 

@@ -158,16 +158,12 @@ def test_juxtaposition_that_is_refused(text: str, column: int) -> None:
     assert "*" in err.hint
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a parenthesised number on the right of "
-                   "implicit multiplication is refused: '2(3)', '(a+b)(2)'")
 @pytest.mark.parametrize(("text", "expected"), [("2(3)", 6.0), ("(1+1)(2)", 4.0),
                                                 ("(3)(2)", 6.0)])
 def test_parenthesised_number_after_a_number_or_paren(text: str, expected: float) -> None:
     assert value(text) == expected
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: '2 3^2' is accepted as 2*3^2 = 18 although '2 3' "
-                   "is refused: the check looks at the right operand's node, not its first token")
 def test_number_then_power_of_a_number_is_refused() -> None:
     with pytest.raises(ParseError):
         parse("2 3^2")
@@ -375,8 +371,6 @@ def test_parse_at_errors(spec: str, span: tuple[int, int], text: str) -> None:
     assert err.exit_code == 2
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an --at value may be a whole program: 'a=b=3' "
-                   "silently sets a=3 (and no b), 'a=1;2' sets a=2")
 @pytest.mark.parametrize("spec", ["a=b=3", "a=1;2"])
 def test_parse_at_value_must_be_one_expression(spec: str) -> None:
     with pytest.raises(UsageError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -21,11 +20,27 @@ def emit(report: Any, fmt: Format, *, as_json: Callable[[Any], Any],
          stream: TextIO | None = None) -> None:
     out = stream or sys.stdout
     if fmt == "json":
+        import json
+
         out.write(json.dumps(as_json(report), ensure_ascii=False, allow_nan=False) + "\n")
     elif fmt == "plain":
         out.write(as_plain(report))
     else:
-        print_rich(as_table(report, fancy(out)), out)
+        print_table(as_table(report, fancy(out)), out)
+
+
+def print_table(table: Any, out: TextIO) -> None:
+    """A Table (render/table.py) or any rich renderable. A Table bound for a pipe or a file
+    is laid out without importing rich, when that gives the same text."""
+    from .table import Table, plain_text, to_rich
+
+    if isinstance(table, Table):
+        text = None if out.isatty() else plain_text(table, _width())
+        if text is not None:
+            out.write(text)
+            return
+        table = to_rich(table, fancy(out))
+    print_rich(table, out)
 
 
 def print_rich(renderable: Any, out: TextIO) -> None:

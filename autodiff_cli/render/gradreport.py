@@ -7,6 +7,7 @@ from typing import Any
 from ..gradreport import GradReport
 from .grad import grad_json, grad_plain, grad_table
 from .numbers import exact, human
+from .table import Table, to_rich
 
 SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -76,7 +77,10 @@ def report_table(r: GradReport, fancy: bool) -> Any:
     from rich.text import Text
 
     if r.checks is None and r.order == 1:
-        return Group(grad_table(r.result, fancy), Text(""), Text(passes_text(r)))
+        table = grad_table(r.result, fancy)
+        if isinstance(table, Table):
+            table = to_rich(table, fancy)
+        return Group(table, Text(""), Text(passes_text(r)))
     res = r.result
     f = res.output or "f"
     table = _table(fancy)

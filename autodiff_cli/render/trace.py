@@ -9,7 +9,6 @@ from typing import Any
 
 from ..trace import ChainSum, Step, TraceNode, TraceReport, partial, vjp_text
 from .grad import grad_json, reduction_note
-from .gradreport import passes_line
 from .matrix import SMALL_SIDE, is_array, is_small, matrix_lines, shape_text, to_json
 from .numbers import exact, human
 
@@ -145,6 +144,8 @@ def trace_table(r: TraceReport, fancy: bool, max_rows: int = MAX_ROWS,
     else:
         parts += [backward_table(r, fancy, max_rows), Text(""), chain_table(r, fancy, max_rows)]
     if r.mode:
+        from .gradreport import passes_line  # grad --mode's words
+
         parts += [Text(""), Text(passes_line(r.mode, r.passes, len(r.gradient)))]
     if tree:
         parts += [Text(""), expression_tree(r, fancy, max_rows)]

@@ -143,7 +143,10 @@ def grad(
     if batch is not None:
         raise _grad_batch(batch, expr, file, at, wrt, mode, check, order)
     if mode is not None or check or order != 1:
-        raise _grad_report(expr, at, wrt, file, format, mode, check, tol, order)
+        if seed_grad is not None:
+            raise fail(UsageError("--seed-grad goes with plain reverse mode, not with --mode, "
+                                  "--check or --order (which work on scalars)"))
+        raise _grad_report(expr, at, wrt, file, format, mode, check, tol, order, seed)
     from .api import grad as compute
     from .render import emit
     from .render.grad import grad_json, grad_plain, grad_table
@@ -374,7 +377,7 @@ def _names(wrt: str | None) -> list[str] | None:
 
 def _grad_report(expr: str | None, at: list[str] | None, wrt: str | None, file: Path | None,
                  format: Format, mode: Mode | None, check: bool, tol: float,
-                 order: int) -> typer.Exit:
+                 order: int, seed: int) -> typer.Exit:
     """grad with --mode, --check or --order; exit 1 if a gradient check fails."""
     from .gradreport import grad_report
     from .render import emit
@@ -383,7 +386,7 @@ def _grad_report(expr: str | None, at: list[str] | None, wrt: str | None, file: 
 
     try:
         source = read_source(expr, file)
-        report = grad_report(source, parse_at(at or []), _names(wrt),
+        report = grad_report(source, parse_at(at or [], seed), _names(wrt),
                              mode.value if mode else None, check, tol, order)
     except AutodiffError as err:
         return fail(err)

@@ -28,9 +28,15 @@ class GradResult:
     def reduced(self) -> str:
         """How a non-scalar output became one number for the backward sweep: "sum" (the
         gradient of sum(value)), "seed_grad" (of sum(seed_grad * value)), or "" (scalar)."""
-        if is_scalar(self.value):
-            return ""
-        return "sum" if self.seed_grad is None else "seed_grad"
+        return reduction(self.value, self.seed_grad)
+
+
+def reduction(value: Any, seed_grad: Any) -> str:
+    """How a non-scalar output becomes one number for the backward sweep (see
+    GradResult.reduced)."""
+    if is_scalar(value):
+        return ""
+    return "sum" if seed_grad is None else "seed_grad"
 
 
 def is_scalar(x: Any) -> bool:

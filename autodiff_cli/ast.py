@@ -27,7 +27,7 @@ class Num(Expr):
     __slots__ = ("text", "value")
 
     def __init__(self, value: float, text: str, start: int, end: int) -> None:
-        super().__init__(start, end)
+        self.start, self.end = start, end  # not super().__init__: one call less, 10^5 times
         self.value = value
         self.text = text
 
@@ -36,7 +36,7 @@ class Name(Expr):
     __slots__ = ("at", "id")
 
     def __init__(self, id: str, start: int, end: int) -> None:
-        super().__init__(start, end)
+        self.start, self.end = start, end
         self.id = id
         self.at = start  # the name's own position, even once parentheses widen the span
 
@@ -51,7 +51,7 @@ class Call(Expr):
     __slots__ = ("args", "op")
 
     def __init__(self, op: str, args: tuple[Expr, ...], start: int, end: int) -> None:
-        super().__init__(start, end)
+        self.start, self.end = start, end
         self.op = op
         self.args = args
 

@@ -8,14 +8,19 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from . import __version__
+from . import __version__, coercion
 from .cligroup import Group
 from .errors import AutodiffError, UsageError
 from .gates import ACTIVATION, EPOCHS, HIDDEN, LOSS, LR, SEED, TOL
+
+if TYPE_CHECKING:
+    from .trace import TraceReport
+
+coercion.install()
 
 app = typer.Typer(
     name="autodiff",
@@ -43,6 +48,10 @@ AtOpt = Annotated[list[str] | None, typer.Option(
     "CSV file: X=houses.csv).", show_default=False)]
 SeedOpt = Annotated[int, typer.Option(
     "--seed", min=0, help="Seed for randn(r, c): the same seed, the same numbers.")]
+SeedGradOpt = Annotated[str | None, typer.Option(
+    "--seed-grad", help="Gradient of the output to start the backward sweep from, in "
+    "the output's shape (a literal or a CSV file); without it a non-scalar output is "
+    "reduced by its sum.", show_default=False)]
 FileOpt = Annotated[Path | None, typer.Option(
     "--file", "-f", help="Read the expression or program from this file.", show_default=False,
     dir_okay=False)]
@@ -129,10 +138,7 @@ def grad(
     file: FileOpt = None,
     format: FormatOpt = Format.table,
     seed: SeedOpt = 0,
-    seed_grad: Annotated[str | None, typer.Option(
-        "--seed-grad", help="Gradient of the output to start the backward sweep from, in "
-        "the output's shape (a literal or a CSV file); without it a non-scalar output is "
-        "reduced by its sum.", show_default=False)] = None,
+    seed_grad: SeedGradOpt = None,
 ) -> None:
     """Value and gradient of EXPR at a point (reverse mode: one backward sweep).
 
@@ -142,21 +148,42 @@ def grad(
     if batch is not None:
         raise _grad_batch(batch, expr, file, at, wrt, mode, check, order)
     if mode is not None or check or order != 1:
-        raise _grad_report(expr, at, wrt, file, format, mode, check, tol, order)
+        if seed_grad is not None:
+            raise fail(UsageError("--seed-grad goes with plain reverse mode, not with --mode, "
+                                  "--check or --order (which work on scalars)"))
+        raise _grad_report(expr, at, wrt, file, format, mode, check, tol, order, seed)
     from .api import grad as compute
     from .render import emit
     from .render.grad import grad_json, grad_plain, grad_table
-    from .values import output_gradient, parse_at
 
     try:
-        source = read_source(expr, file)
-        point = parse_at(at or [], seed)
-        names = [w.strip() for w in wrt.split(",") if w.strip()] if wrt is not None else None
-        out_grad = None if seed_grad is None else output_gradient(seed_grad, seed)
-        result = compute(source, point, wrt=names, seed_grad=out_grad, random_seed=seed)
+        source, point, out_grad = _inputs(expr, file, at, seed, seed_grad)
+        result = compute(source, point, wrt=_names(wrt), seed_grad=out_grad, random_seed=seed)
     except AutodiffError as err:
         raise fail(err) from None
     emit(result, format.value, as_json=grad_json, as_plain=grad_plain, as_table=grad_table)
+
+
+def _inputs(expr: str | None, file: Path | None, at: list[str] | None, seed: int,
+            seed_grad: str | None) -> tuple[str, dict[str, Any], Any]:
+    """The source (EXPR, "-" or --file), the point (--at, randn drawn by --seed) and the
+    output's gradient (--seed-grad, or None), as grad, trace and graph read them."""
+    from .values import output_gradient, parse_at
+
+    source = read_source(expr, file)
+    point = parse_at(at or [], seed)
+    return source, point, None if seed_grad is None else output_gradient(seed_grad, seed)
+
+
+def _trace_report(expr: str | None, file: Path | None, at: list[str] | None, seed: int,
+                  seed_grad: str | None, wrt: str | None = None,
+                  mode: Mode | None = None) -> TraceReport:
+    """The report behind trace and graph."""
+    from .trace import trace as compute
+
+    source, point, out_grad = _inputs(expr, file, at, seed, seed_grad)
+    return compute(source, point, _names(wrt), mode=mode.value if mode else None,
+                   seed_grad=out_grad, random_seed=seed)
 
 
 class GraphFormat(str, Enum):
@@ -166,12 +193,19 @@ class GraphFormat(str, Enum):
 
 @app.command(epilog='Examples:  autodiff trace "b = 4*a; c = b + 3; d = a + 2; e = c*d" --at a=3'
              '   |   autodiff trace "(a+b)*(b+1)" --at a=3,b=2 --graph   |   '
-             'autodiff trace "(a+b)*(b+1)" --at a=3,b=2 --format json')
+             'autodiff trace "(a+b)*(b+1)" --at a=3,b=2 --format json   |   '
+             'autodiff trace "b = 4*a; c = b + 3; d = a + 2; e = c*d" --at a=3 --mode forward'
+             '   |   autodiff trace "mean(sigmoid(X @ W), 1)" --at X=examples/houses.csv '
+             '--at W=randn(3,3)')
 def trace(
     expr: ExprArg = None,
     at: AtOpt = None,
     file: FileOpt = None,
     format: FormatOpt = Format.table,
+    mode: ModeOpt = None,
+    wrt: WrtOpt = None,
+    seed: SeedOpt = 0,
+    seed_grad: SeedGradOpt = None,
     tree: Annotated[bool, typer.Option(
         "--graph", help="Also draw the expression as a tree, each node with its value and "
         "gradient.")] = False,
@@ -181,14 +215,15 @@ def trace(
         "--format json or plain is quicker for whole big graphs).")] = 200,
 ) -> None:
     """The forward and backward pass of EXPR step by step: every node's value, every local
-    derivative and what it sends back, and every gradient as a chain-rule sum."""
+    derivative and what it sends back, and every gradient as a chain-rule sum.
+
+    With --mode forward, each node's value and tangents (dual numbers) instead of the
+    backward pass."""
     from .render import emit
     from .render.trace import trace_json, trace_plain, trace_table
-    from .trace import trace as compute
-    from .values import parse_at
 
     try:
-        report = compute(read_source(expr, file), parse_at(at or []))
+        report = _trace_report(expr, file, at, seed, seed_grad, wrt, mode)
     except AutodiffError as err:
         raise fail(err) from None
     emit(report, format.value, as_json=trace_json, as_plain=trace_plain,
@@ -208,15 +243,15 @@ def graph(
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write to this file instead of standard output; .svg, .png and "
         ".pdf are drawn by Graphviz's dot program.", show_default=False, dir_okay=False)] = None,
+    seed: SeedOpt = 0,
+    seed_grad: SeedGradOpt = None,
 ) -> None:
     """The computational graph of EXPR at a point, as Graphviz DOT or a Mermaid flowchart:
     nodes with name, op, value and gradient, edges with the local derivative."""
     from .render.dot import IMAGE_FORMATS, render_image, to_dot, to_mermaid
-    from .trace import trace as compute
-    from .values import parse_at
 
     try:
-        report = compute(read_source(expr, file), parse_at(at or []))
+        report = _trace_report(expr, file, at, seed, seed_grad)
         image = output is not None and output.suffix.lower().lstrip(".") in IMAGE_FORMATS
         if image and format is GraphFormat.mermaid:
             raise UsageError(f"a Mermaid flowchart cannot be drawn as {output}; Mermaid draws "
@@ -334,7 +369,7 @@ def _names(wrt: str | None) -> list[str] | None:
 
 def _grad_report(expr: str | None, at: list[str] | None, wrt: str | None, file: Path | None,
                  format: Format, mode: Mode | None, check: bool, tol: float,
-                 order: int) -> typer.Exit:
+                 order: int, seed: int) -> typer.Exit:
     """grad with --mode, --check or --order; exit 1 if a gradient check fails."""
     from .gradreport import grad_report
     from .render import emit
@@ -343,7 +378,7 @@ def _grad_report(expr: str | None, at: list[str] | None, wrt: str | None, file: 
 
     try:
         source = read_source(expr, file)
-        report = grad_report(source, parse_at(at or []), _names(wrt),
+        report = grad_report(source, parse_at(at or [], seed), _names(wrt),
                              mode.value if mode else None, check, tol, order)
     except AutodiffError as err:
         return fail(err)

@@ -58,11 +58,34 @@ def _compile(node: ast.Expr, impl: Impl) -> Local:
     args = [_compile(a, impl) for a in node.args]
     if all(isinstance(a, float) for a in args):
         return float(fn(*args))
-    parts = [_as_function(a) for a in args]
-    if len(parts) == 1:
-        (p,) = parts
-        return lambda x, y, z: fn(p(x, y, z))
-    p, q = parts
+    if len(args) == 1:
+        return _unary(fn, args[0])
+    return _binary(fn, *args)
+
+
+# Closures with as few calls inside as possible: backward calls them once per edge.
+
+def _unary(fn: Callable[..., Any], a: Local) -> Callable[[Any, Any, Any], Any]:
+    if isinstance(a, int):
+        return (lambda x, y, z: fn(x), lambda x, y, z: fn(y), lambda x, y, z: fn(z))[a]
+    p = _as_function(a)
+    return lambda x, y, z: fn(p(x, y, z))
+
+
+def _binary(fn: Callable[..., Any], a: Local, b: Local) -> Callable[[Any, Any, Any], Any]:
+    if isinstance(a, float) and isinstance(b, int):
+        return lambda x, y, z: fn(a, (x, y, z)[b])
+    if isinstance(a, int) and isinstance(b, float):
+        return lambda x, y, z: fn((x, y, z)[a], b)
+    if isinstance(a, int) and isinstance(b, int):
+        return lambda x, y, z: fn((x, y, z)[a], (x, y, z)[b])
+    if isinstance(a, float):
+        q = _as_function(b)
+        return lambda x, y, z: fn(a, q(x, y, z))
+    if isinstance(b, float):
+        p = _as_function(a)
+        return lambda x, y, z: fn(p(x, y, z), b)
+    p, q = _as_function(a), _as_function(b)
     return lambda x, y, z: fn(p(x, y, z), q(x, y, z))
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .derivatives import Local, array_partials, evaluate, scalar_partials
 from .errors import MathError, ShapeError, Span, columns
+from .gcpause import paused_gc
 from .ops import CONST, VAR, Op
 
 Value = Any  # float, or a numpy array
@@ -24,8 +24,7 @@ ArrayPlan = tuple[list[tuple[int, Any, int, int]], list[tuple[int, int, int, Any
 _ZERO = 0.0  # the adjoint of a node no gradient has reached yet (compared by identity)
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):  # not a dataclass: making one costs start-up time
     """A read-only view of one node, for reports and renderers."""
 
     id: int
@@ -117,37 +116,53 @@ class Graph:
 
     def _compile(self) -> tuple[list[tuple[int, Any, int, int]], list[tuple[int, int, int, Any]],
                                 list[bool]]:
-        if self._compiled is not None:
-            return self._compiled
-        ops, args = self.ops, self.args
-        n = len(ops)
+        """Forward steps (i, forward, x, y), backward entries (i, code, t, p) (see backward)
+        and needs_grad(). Ops have one or two inputs."""
+        if self._compiled is None:
+            with paused_gc():
+                self._compiled = self._build()
+        return self._compiled
+
+    def _build(self) -> tuple[list[tuple[int, Any, int, int]], list[tuple[int, int, int, Any]],
+                              list[bool]]:
+        ops, args, n = self.ops, self.args, len(self.ops)
+        steps = [(i, op.forward, a[0], a[1] if len(a) > 1 else -1)
+                 for i, (op, a) in enumerate(zip(ops, args, strict=True)) if a]
         active = self.active
         depends = [op is VAR and (active is None or self.labels[i] in active)
                    for i, op in enumerate(ops)]
-        for i in range(n):
-            if args[i] and any(depends[a] for a in args[i]):
+        for i, a in enumerate(args):
+            if a and (depends[a[0]] or depends[a[-1]]):
                 depends[i] = True
-        live = [False] * n
+        # need: depends and the output depends on it; an input's consumers all come later,
+        # so need[i] is settled when the reverse sweep reaches i
+        need = [False] * n
         if 0 <= self.output < n:
-            live[self.output] = True
+            need[self.output] = depends[self.output]
+        entries: list[tuple[int, int, int, Any]] = []
+        emit = entries.append
+        plans: dict[str, _Plan] = {}
         for i in range(n - 1, -1, -1):
-            if live[i]:
-                for a in args[i]:
-                    live[a] = True
-        need = [d and lv for d, lv in zip(depends, live, strict=True)]
-        steps = [(i, op.forward, a[0], a[1] if len(a) > 1 else -1)
-                 for i, (op, a) in enumerate(zip(ops, args, strict=True)) if a]
-        edges: list[tuple[int, int, int, Any]] = []
-        for i in range(n - 1, -1, -1):
-            if not need[i] or not args[i]:
-                continue
             a = args[i]
-            partials = scalar_partials(ops[i].name)
-            for k, t in enumerate(a):
-                if need[t]:
-                    edges.append((i, t, *_edge(partials[k], a, i)))
-        self._compiled = (steps, edges, need)
-        return self._compiled
+            if not need[i] or not a:
+                continue
+            name = ops[i].name
+            node_code, inputs = plans.get(name) or plans.setdefault(name, _plan(name))
+            x = a[0]
+            y = a[1] if len(a) > 1 else x
+            if node_code and depends[x] and depends[y]:
+                emit((i, node_code, x, y))
+                need[x] = need[y] = True
+                continue
+            for t, (code, p) in zip(a, inputs, strict=True):
+                if depends[t]:
+                    need[t] = True
+                    if code == TIMES_VALUE:  # p says x, y or z: the node it means
+                        p = (x, y, i)[p]
+                    elif code == CALL:  # p is f(x, y, z): with the nodes to call it on
+                        p = (p, x, y)
+                    emit((i, code, t, p))
+        return steps, entries, need
 
     # -- evaluation -----------------------------------------------------------------------
 
@@ -180,20 +195,34 @@ class Graph:
         v = self.values
         g = [0.0] * len(v)
         g[self.output] = 1.0 if seed is None else float(seed)
+        mul, add, times_value, plus, call, sub, minus = (
+            MUL, ADD, TIMES_VALUE, PLUS, CALL, SUB, MINUS)  # locals: quicker to compare
         i = -1
         try:
-            for i, t, kind, p in self._compile()[1]:
-                if kind == 0:
-                    g[t] += g[i]
-                elif kind == 1:
+            for i, code, t, p in self._compile()[1]:
+                if code == mul:
+                    gi = g[i]
+                    g[t] += gi * v[p]
+                    g[p] += gi * v[t]
+                elif code == add:
+                    gi = g[i]
+                    g[t] += gi
+                    g[p] += gi
+                elif code == times_value:
                     g[t] += g[i] * v[p]
-                elif kind == 2:
-                    g[t] -= g[i]
-                elif kind == 3:
-                    g[t] += g[i] * p
-                else:
+                elif code == plus:
+                    g[t] += g[i]
+                elif code == call:
                     f, x, y = p
                     g[t] += g[i] * f(v[x], v[y], v[i])
+                elif code == sub:
+                    gi = g[i]
+                    g[t] += gi
+                    g[p] -= gi
+                elif code == minus:
+                    g[t] -= g[i]
+                else:  # TIMES_CONST
+                    g[t] += g[i] * p
         except (ArithmeticError, ValueError):
             raise self._derivative_error(i) from None
         if not math.isfinite(sum(g)):
@@ -265,10 +294,17 @@ class Graph:
             if not need[i] or not a:
                 continue
             if op.vjp:
-                edges.append((i, -1, 5, (VJP[op.name], a, tuple(need[t] for t in a))))
+                edges.append((i, -1, VJP_CODE, (VJP[op.name], a, tuple(need[t] for t in a))))
                 continue
-            partials = array_partials(op.name)
-            edges.extend((i, t, *_edge(partials[k], a, i)) for k, t in enumerate(a) if need[t])
+            x, y = a[0], a[-1]
+            for t, local in zip(a, array_partials(op.name), strict=True):
+                if need[t]:
+                    code, p = _input_plan(local)
+                    if code == TIMES_VALUE:
+                        p = (x, y, i)[p]
+                    elif code == CALL:
+                        p = (p, x, y)
+                    edges.append((i, t, code, p))
         self._plan = (steps, edges, unbroadcast)
         return self._plan
 
@@ -324,20 +360,20 @@ class Graph:
         _steps, edges, unbroadcast = self._array_plan()
         with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
             try:
-                for i, t, kind, p in edges:
+                for i, t, code, p in edges:
                     gi = g[i]
-                    if kind == 0:
+                    if code == PLUS:
                         part = gi
-                    elif kind == 1:
+                    elif code == TIMES_VALUE:
                         part = gi * v[p]
-                    elif kind == 2:
+                    elif code == MINUS:
                         part = -gi
-                    elif kind == 3:
+                    elif code == TIMES_CONST:
                         part = gi * p
-                    elif kind == 4:
+                    elif code == CALL:
                         f, x, y = p
                         part = gi * f(v[x], v[y], v[i])
-                    else:
+                    else:  # VJP_CODE
                         fn, args, needed = p
                         parts = fn(gi, *(v[a] for a in args), v[i])
                         for a, part_a, wanted in zip(args, parts, needed, strict=True):
@@ -469,15 +505,34 @@ class Graph:
                                 "large for a float", self.source, self.spans[j])
 
 
-def _edge(local: Local, args: tuple[int, ...], i: int) -> tuple[int, Any]:
-    """How backward applies one local derivative: (kind, payload); see Graph.backward."""
+# How backward applies a local derivative to one input t of node i (payload p):
+PLUS, MINUS, TIMES_CONST, TIMES_VALUE, CALL = 1, 2, 3, 4, 5
+# g[t] += g[i]; g[t] -= g[i]; g[t] += g[i]*p; g[t] += g[i]*v[p]; g[t] += g[i]*f(v[x], v[y], v[i])
+# and to both inputs t, p of a binary node at once, when both need a gradient:
+ADD, SUB, MUL = 6, 7, 8  # x + y, x - y, x * y
+VJP_CODE = 9  # arrays: a vector-Jacobian product gives every input's part at once
+_NODE_CODES = {(PLUS, PLUS): ADD, (PLUS, MINUS): SUB}
+
+_Plan = tuple[int, tuple[tuple[int, Any], ...]]
+
+
+def _plan(name: str) -> _Plan:
+    """How backward applies op `name`'s compiled rules: a code for the whole node (0 if
+    none fits) and, per input, (code, payload); a TIMES_VALUE payload indexes (x, y, z)."""
+    inputs = tuple(_input_plan(local) for local in scalar_partials(name))
+    if inputs == ((TIMES_VALUE, 1), (TIMES_VALUE, 0)):
+        return MUL, inputs
+    codes = tuple(code for code, _ in inputs)
+    return (_NODE_CODES.get((codes[0], codes[1]), 0) if len(codes) == 2 else 0), inputs
+
+
+def _input_plan(local: Local) -> tuple[int, Any]:
     if isinstance(local, float):
         if local == 1.0:
-            return 0, None
+            return PLUS, None
         if local == -1.0:
-            return 2, None
-        return 3, local
+            return MINUS, None
+        return TIMES_CONST, local
     if isinstance(local, int):
-        refs = (args[0], args[1] if len(args) > 1 else args[0], i)
-        return 1, refs[local]
-    return 4, (local, args[0], args[1] if len(args) > 1 else args[0])
+        return TIMES_VALUE, local
+    return CALL, local

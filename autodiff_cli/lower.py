@@ -6,13 +6,19 @@ from collections.abc import Iterable
 
 from . import ast
 from .engine import Graph
-from .errors import NameError_, Problem, UsageError
-from .ops import CONSTANTS, FUNCTIONS, OPS
+from .errors import NameError_, Problem, Span, UsageError
+from .gcpause import paused_gc
+from .ops import CONSTANTS, FUNCTIONS, OPS, Op
 
 
 def lower(program: ast.Program, variables: Iterable[str]) -> Graph:
     """Build the graph of a program. `variables` are the names bound by the caller (--at);
     every other name must be assigned before use or be a constant (pi, e)."""
+    with paused_gc():
+        return _lower(program, variables)
+
+
+def _lower(program: ast.Program, variables: Iterable[str]) -> Graph:
     bound = list(dict.fromkeys(variables))
     graph = Graph(program.source)
     src = program.source
@@ -54,27 +60,40 @@ def lower(program: ast.Program, variables: Iterable[str]) -> Graph:
 def _lower_expr(root: ast.Expr, graph: Graph, env: dict[str, int], bound: list[str],
                 assigned: set[str], problems: list[Problem],
                 unbound: dict[str, Problem]) -> int:
+    """Post-order: a call is pushed as its (op, number of arguments, span), to be added once
+    its arguments' nodes are on `results`, then its arguments. -1 stands for a name that
+    has no value (reported through problems and unbound)."""
     results: list[int] = []
-    stack: list[tuple[ast.Expr, bool]] = [(root, False)]
+    push, pop = results.append, results.pop
+    add, constant, variables = graph.add, graph.constant, graph.variables
+    stack: list[ast.Expr | tuple[Op, int, Span]] = [root]
     while stack:
-        node, ready = stack.pop()
-        if isinstance(node, ast.Num):
-            results.append(graph.constant(node.value, node.span, node.text))
-        elif isinstance(node, ast.Name):
-            results.append(_resolve(node, graph, env, bound, assigned, problems, unbound))
+        node = stack.pop()
+        if isinstance(node, tuple):
+            op, n, span = node
+            if n == 2:
+                y, x = pop(), pop()
+                push(add(op, (x, y), span) if x >= 0 and y >= 0 else -1)
+            else:
+                inputs = tuple(results[len(results) - n:])
+                del results[len(results) - n:]
+                push(-1 if min(inputs) < 0 else add(op, inputs, span))
         elif isinstance(node, ast.Call):
-            if not ready:
-                stack.append((node, True))
-                stack.extend((arg, False) for arg in reversed(node.args))
-                continue
-            n = len(node.args)
-            args = tuple(results[len(results) - n:])
-            del results[len(results) - n:]
-            op = OPS[node.op]
-            results.append(-1 if min(args) < 0 else graph.add(op, args, node.span))
+            args = node.args
+            stack.append((OPS[node.op], len(args), (node.start, node.end)))
+            stack.extend(reversed(args))
+        elif isinstance(node, ast.Name):
+            i = env.get(node.id)
+            if i is None:
+                i = variables.get(node.id)
+                if i is None:  # first use of a variable, or a constant, or a problem
+                    i = _resolve(node, graph, env, bound, assigned, problems, unbound)
+            push(i)
+        elif isinstance(node, ast.Num):
+            push(constant(node.value, (node.start, node.end), node.text))
         elif isinstance(node, ast.Array):
-            results.append(graph.constant(_array_value(node, graph.source), node.span,
-                                          graph.source[node.start:node.end]))
+            push(constant(_array_value(node, graph.source), node.span,
+                          graph.source[node.start:node.end]))
     return results[0]
 
 

@@ -28,6 +28,9 @@ class Op:
     domain: str = ""  # what the inputs must satisfy, for error messages
     note: str = ""  # the derivative chosen at a kink or domain edge
     vjp: bool = False  # not element-wise: arrays.py has its vector-Jacobian product
+    # with vjp: what input k receives on arrays, in words over {g} (the node's gradient),
+    # {x}, {y} (the inputs) and {z} (the output); printed by trace
+    vjp_rule: tuple[str, ...] = ()
     creates: bool = False  # makes a new array from its arguments (a shape): a constant
 
     @property
@@ -137,16 +140,21 @@ OPS: dict[str, Op] = {op.name: op for op in (
     _fn("min", min, "(1 - sign(x - y))/2", "(1 + sign(x - y))/2",
         note="1/2 to each input at a tie"),
     # not element-wise: on arrays, arrays.py gives their vector-Jacobian products
-    _infix("matmul", "@", 2, operator.mul, ("y", "x"), vjp=True),
-    _fn("transpose", _same, "1", vjp=True),
-    _fn("sum", _same, "1", vjp=True),
-    _fn("mean", _same, "1", vjp=True),
-    _fn("sum_axis", _first, "1", "0", call="sum", vjp=True),
-    _fn("mean_axis", _first, "1", "0", call="mean", vjp=True),
+    _infix("matmul", "@", 2, operator.mul, ("y", "x"), vjp=True,
+           vjp_rule=("{g} @ {y}ᵀ", "{x}ᵀ @ {g}")),
+    _fn("transpose", _same, "1", vjp=True, vjp_rule=("transpose of {g}",)),
+    _fn("sum", _same, "1", vjp=True, vjp_rule=("{g} copied to every entry of {x}",)),
+    _fn("mean", _same, "1", vjp=True, vjp_rule=("{g} ÷ n copied to all n entries of {x}",)),
+    _fn("sum_axis", _first, "1", "0", call="sum", vjp=True,
+        vjp_rule=("{g} copied along axis {y} of {x}", "0")),
+    _fn("mean_axis", _first, "1", "0", call="mean", vjp=True,
+        vjp_rule=("{g} ÷ n copied along axis {y} of {x}", "0")),
     # new arrays of shape (r, c): constants, so no gradient flows into r and c
-    _fn("randn", _array_only, "0", "0", creates=True, vjp=True, domain=_SHAPE,
+    _fn("randn", _array_only, "0", "0", creates=True, vjp=True, vjp_rule=("0", "0"),
+        domain=_SHAPE,
         note="standard normal entries, fixed by --seed and the call's place in the source"),
-    _fn("zeros", _array_only, "0", "0", creates=True, vjp=True, domain=_SHAPE),
+    _fn("zeros", _array_only, "0", "0", creates=True, vjp=True, vjp_rule=("0", "0"),
+        domain=_SHAPE),
 )}
 
 FUNCTIONS: dict[str, dict[int, Op]] = {}

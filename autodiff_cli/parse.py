@@ -3,18 +3,21 @@ tree directly through an inline transformer, so no parse tree (and no recursion)
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
+import os
 import tempfile
+from collections.abc import Callable
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Transformer, v_args
+from lark import Lark, Transformer
 
 from . import ast
 from .errors import ArityError, AutodiffError, NameError_, ParseError, Span
+from .gcpause import paused_gc
 from .ops import FUNCTIONS, lookup
 
 # Human names of the grammar's terminals, for "expected ..." in parse errors.
@@ -27,12 +30,16 @@ TERMINALS = {
 
 
 def grammar_text() -> str:
-    """The grammar, from the installed package or, in a source checkout, from grammars/."""
-    try:
-        return resources.files("autodiff_cli").joinpath("grammars/expr.lark").read_text("utf-8")
-    except (FileNotFoundError, NotADirectoryError):
-        path = Path(__file__).resolve().parent.parent / "grammars" / "expr.lark"
-        return path.read_text("utf-8")
+    """The grammar, from the installed package or, in a source checkout, from grammars/.
+    A package on the file system is read directly, which is what importlib.resources would
+    do, without its import (2 ms of every run); importlib.resources covers the rest (zips)."""
+    here = Path(__file__).resolve().parent
+    for path in (here / "grammars" / "expr.lark", here.parent / "grammars" / "expr.lark"):
+        with contextlib.suppress(OSError):
+            return path.read_text("utf-8")
+    from importlib import resources
+
+    return resources.files("autodiff_cli").joinpath("grammars/expr.lark").read_text("utf-8")
 
 
 def _span(*parts: Any) -> Span:
@@ -55,77 +62,83 @@ def _ends_with_name(node: ast.Expr) -> bool:
     return isinstance(node, ast.Name) and node.end - node.start == len(node.id)
 
 
-@v_args(inline=True)
-class _Build(Transformer):  # type: ignore[type-arg]
-    """Inline callbacks of the LALR parser: one per grammar alias."""
+def _binary(op: str) -> Callable[[Any, list[Any]], ast.Call]:
+    def build(self: Any, children: list[Any]) -> ast.Call:
+        left, _, right = children
+        return ast.Call(op, (left, right), left.start, right.end)
 
-    def program(self, *items: Any) -> list[ast.Stmt]:
+    return build
+
+
+class _Build(Transformer):  # type: ignore[type-arg]
+    """Callbacks of the LALR parser, one per grammar alias, each given its rule's children
+    (tokens too: keep_all_tokens). Not v_args(inline=True): Lark's wrappers for that cost
+    a quarter of the parse."""
+
+    def program(self, items: list[Any]) -> list[ast.Stmt]:
         return [i for i in items if isinstance(i, (ast.Expr, ast.Assign))]
 
-    def assign(self, name: Any, _eq: Any, expr: ast.Expr) -> ast.Assign:
+    def assign(self, children: list[Any]) -> ast.Assign:
+        name, _eq, expr = children
         return ast.Assign(str(name), (name.start_pos, name.end_pos), expr, name.start_pos,
                           expr.end)
 
-    def _binary(self, op: str, left: ast.Expr, right: ast.Expr) -> ast.Call:
-        return ast.Call(op, (left, right), left.start, right.end)
+    add = _binary("add")
+    sub = _binary("sub")
+    mul = _binary("mul")
+    div = _binary("div")
+    matmul = _binary("matmul")
+    pow = _binary("pow")
 
-    def add(self, left: ast.Expr, _t: Any, right: ast.Expr) -> ast.Call:
-        return self._binary("add", left, right)
-
-    def sub(self, left: ast.Expr, _t: Any, right: ast.Expr) -> ast.Call:
-        return self._binary("sub", left, right)
-
-    def mul(self, left: ast.Expr, _t: Any, right: ast.Expr) -> ast.Call:
-        return self._binary("mul", left, right)
-
-    def div(self, left: ast.Expr, _t: Any, right: ast.Expr) -> ast.Call:
-        return self._binary("div", left, right)
-
-    def matmul(self, left: ast.Expr, _t: Any, right: ast.Expr) -> ast.Call:
-        return self._binary("matmul", left, right)
-
-    def pow(self, left: ast.Expr, _t: Any, right: ast.Expr) -> ast.Call:
-        return self._binary("pow", left, right)
-
-    def implicit_mul(self, left: ast.Expr, right: ast.Expr) -> ast.Call:
+    def implicit_mul(self, children: list[Any]) -> ast.Call:
+        left, right = children
         if _starts_with_number(right) or _ends_with_name(left):
             raise ParseError(
                 "missing operator between two terms",
                 span=(right.start, right.end),
                 hint="write '*' between them, as in 2*x; implicit multiplication works after "
                 "a number or ')' (2x, 2(a+b), (a+b)(b+1))")
-        return self._binary("mul", left, right)
+        return ast.Call("mul", (left, right), left.start, right.end)
 
-    def neg(self, sign: Any, operand: ast.Expr) -> ast.Expr:
+    def neg(self, children: list[Any]) -> ast.Expr:
+        sign, operand = children
         if isinstance(operand, ast.Num) and not operand.text.startswith("-"):
             return ast.Num(-operand.value, "-" + operand.text, sign.start_pos, operand.end)
         return ast.Call("neg", (operand,), sign.start_pos, operand.end)
 
-    def pos(self, sign: Any, operand: ast.Expr) -> ast.Expr:
+    def pos(self, children: list[Any]) -> ast.Expr:
+        operand: ast.Expr
+        sign, operand = children
         operand.start = sign.start_pos
         return operand
 
-    def transpose(self, operand: ast.Expr, tok: Any) -> ast.Call:
+    def transpose(self, children: list[Any]) -> ast.Call:
+        operand, tok = children
         return ast.Call("transpose", (operand,), operand.start, tok.end_pos)
 
-    def num(self, tok: Any) -> ast.Num:
+    def num(self, children: list[Any]) -> ast.Num:
+        (tok,) = children
         value = float(tok)
         if math.isinf(value):
             raise ParseError(f"the number {tok} is too large for a float",
                              span=(tok.start_pos, tok.end_pos))
         return ast.Num(value, str(tok), tok.start_pos, tok.end_pos)
 
-    def var(self, tok: Any) -> ast.Name:
+    def var(self, children: list[Any]) -> ast.Name:
+        (tok,) = children
         return ast.Name(str(tok), tok.start_pos, tok.end_pos)
 
-    def paren(self, lpar: Any, inner: ast.Expr, rpar: Any) -> ast.Expr:
+    def paren(self, children: list[Any]) -> ast.Expr:
+        inner: ast.Expr
+        lpar, inner, rpar = children
         inner.start, inner.end = lpar.start_pos, rpar.end_pos
         return inner
 
-    def args(self, *items: Any) -> list[ast.Expr]:
+    def args(self, items: list[Any]) -> list[ast.Expr]:
         return [i for i in items if isinstance(i, ast.Expr)]
 
-    def call(self, name: Any, lpar: Any, args: list[ast.Expr] | None, rpar: Any) -> ast.Call:
+    def call(self, children: list[Any]) -> ast.Call:
+        name, _lpar, args, rpar = children
         fname, span, args = str(name), (name.start_pos, rpar.end_pos), args or []
         op = lookup(fname, len(args))
         if op is None:
@@ -143,7 +156,8 @@ class _Build(Transformer):  # type: ignore[type-arg]
                 f"Known functions: {', '.join(known)}")
         return ast.Call(op.name, tuple(args), span[0], span[1])
 
-    def array(self, lb: Any, items: list[ast.Expr] | None, rb: Any) -> ast.Array:
+    def array(self, children: list[Any]) -> ast.Array:
+        lb, items, rb = children
         return ast.Array(tuple(items or ()), lb.start_pos, rb.end_pos)
 
 
@@ -153,19 +167,65 @@ def _parser() -> Any:
     options: dict[str, Any] = dict(
         start="program", parser="lalr", lexer="contextual", keep_all_tokens=True,
         maybe_placeholders=True, transformer=_Build())
-    cache = Path(tempfile.gettempdir()) / f"autodiff-cli-{_digest(text)}.lark"
+    cache = cache_file(text)
+    if cache is not None:
+        try:
+            return Lark(text, cache=str(cache), **options)
+        except Exception:  # a corrupt cache must not stop the tool
+            pass
+    return Lark(text, **options)
+
+
+def cache_file(grammar: str) -> Path | None:
+    """Where Lark keeps the parse tables it built from `grammar`, so that a run loads them
+    (about 4 ms) instead of building them (about 25 ms). The cache is a pickle, and loading
+    someone else's pickle runs their code: so it lives in a directory that only this user can
+    write, the user's cache directory or else one in the temp directory. None if neither."""
+    name = f"expr-{_digest(grammar)}.lark"
+    for directory in _cache_dirs():
+        if _private(directory):
+            path = directory / name
+            if path.is_file() or os.access(directory, os.W_OK):
+                return path
+    return None
+
+
+def _cache_dirs() -> list[Path]:
+    """Candidates, each inside a directory that exists already (we never make those)."""
+    dirs = []
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg and Path(xdg).is_dir():
+        dirs.append(Path(xdg) / "autodiff-cli")
+    with contextlib.suppress(RuntimeError):  # no home directory
+        if Path.home().is_dir():
+            dirs.append(Path.home() / ".cache" / "autodiff-cli")
+    user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+    if Path(tempfile.gettempdir()).is_dir():
+        dirs.append(Path(tempfile.gettempdir()) / f"autodiff-cli-{user}")
+    return dirs
+
+
+def _private(directory: Path) -> bool:
+    """Whether directory exists (made if need be) and only its owner, this user, can write."""
     try:
-        return Lark(text, cache=str(cache), **options)
-    except Exception:  # an unwritable or corrupt cache must not stop the tool
-        return Lark(text, **options)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = directory.stat()
+    except OSError:
+        return False
+    if not hasattr(os, "getuid"):  # Windows: the user's own profile and temp directory
+        return True
+    return info.st_uid == os.getuid() and not info.st_mode & 0o022
 
 
 def _digest(text: str) -> str:
+    """Of the grammar, Lark's version and Python's: Lark rebuilds a cache made by another."""
     import hashlib
+    import sys
 
     from lark import __version__
 
-    return hashlib.sha256((text + __version__).encode()).hexdigest()[:16]
+    key = f"{text}{__version__}{sys.version_info[:2]}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def parse(source: str) -> ast.Program:
@@ -177,7 +237,8 @@ def parse(source: str) -> ast.Program:
 
     check_source(source)
     try:
-        stmts = _parser().parse(source)
+        with paused_gc():
+            stmts = _parser().parse(source)
     except AutodiffError as err:
         err.source = source
         raise

@@ -4,22 +4,29 @@ A TraceReport holds every node with its name, value and gradient; every edge of 
 sweep with its local derivative, written as the op table's rule with x, y and z replaced by the
 names of the inputs and the node (for e = c*d: de/dc = d = 5), and the contribution
 gradient * local it sends; and, for every node that receives a gradient, the chain-rule sum
-of those contributions. Plain data: the renderers in render/trace.py and render/dot.py print it.
+of those contributions. On arrays, matmul, sum, mean and transpose send back a
+vector-Jacobian product instead, written as the op table's vjp_rule (∂f/∂X ← ∂f/∂v1 @ Wᵀ).
+In forward mode it holds every node's tangents (dual numbers) instead of the backward sweep.
+Plain data: the renderers in render/trace.py and render/dot.py print it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import ast
 from .derivatives import REFS, rule_tree
 from .engine import Graph
-from .errors import Span
+from .errors import Span, UsageError
 from .ops import CONST, OPS, VAR
+
+if TYPE_CHECKING:
+    from .api import GradResult
+    from .modes import DualNumbers
 
 Value = Any  # a float, or a numpy array
 
@@ -44,14 +51,18 @@ class TraceNode:
 
 @dataclass(frozen=True)
 class Step:
-    """One edge of the backward sweep: node sends gradient * local to its input."""
+    """One edge: the node's local derivative with respect to one input and, in reverse mode,
+    what the node sends back along it (gradient * local)."""
 
     node: int
     position: int  # which input of node: 0 for x, 1 for y
     input: int
-    rule: str  # the op's rule with the names substituted, e.g. "d" for de/dc at e = c*d
+    rule: str  # the op's rule with the names substituted, e.g. "d" for de/dc at e = c*d;
+    # for a vector-Jacobian product its vjp_rule, e.g. "∂f/∂v1 @ Wᵀ"
     local: Value | None  # None for a vector-Jacobian product (matmul, sum, ... on arrays)
-    contribution: Value
+    contribution: Value = None  # gradient * local, as the input receives it; None in forward mode
+    broadcast: tuple[int, ...] | None = None  # the shape of gradient * local before it was
+    # summed back to the input's shape, where broadcasting made it larger
 
 
 @dataclass(frozen=True)
@@ -72,34 +83,79 @@ class TraceReport:
     gradient: dict[str, Value]
     nodes: list[TraceNode]  # in evaluation order; node i has id i
     order: list[int]  # nodes that receive a gradient, from the output back to the variables
-    steps: list[Step]  # the backward sweep's edges, grouped by node in `order`
+    steps: list[Step]  # the backward sweep's edges, grouped by node in `order`; in forward
+    # mode the edges a tangent flows along, in evaluation order
     sums: list[ChainSum]  # one per node in `order`, then one per variable not used
+    seed_grad: Value = None  # the output's gradient, if given (--seed-grad)
+    mode: str = ""  # "reverse" or "forward" when asked for explicitly
+    passes: dict[str, int] = field(default_factory=dict)  # as modes.passes
+    tangent: dict[str, list[Value]] = field(default_factory=dict)  # forward mode: d node_i /
+    # d name, for each variable asked for
+
+    @property
+    def reduced(self) -> str:
+        """How a non-scalar output became one number: "sum", "seed_grad" or "" (scalar)."""
+        from .api import reduction
+
+        return reduction(self.value, self.seed_grad)
+
+    def result(self) -> GradResult:
+        """The value and gradient alone, as grad reports them."""
+        from .api import GradResult
+
+        return GradResult(self.expression, self.value, self.at, self.gradient,
+                          self.output_name, self.seed_grad)
 
 
 def trace(expression: str, at: Mapping[str, Value] | None = None,
-          **values: Value) -> TraceReport:
-    """Trace `expression` at a point: compile, forward, backward, report.
+          wrt: Iterable[str] | None = None, *, mode: str | None = None,
+          seed_grad: Value = None, random_seed: int = 0, **values: Value) -> TraceReport:
+    """Trace `expression` at a point: compile, forward, backward, report. A non-scalar
+    output is reduced by its sum, or by sum(seed_grad * output); random_seed fixes randn.
+    mode="forward" gives every node's tangents by dual numbers instead of a backward sweep.
 
     >>> r = trace("b = 4*a; c = b + 3; d = a + 2; e = c*d", a=3)
     >>> [s.rule for s in r.steps[:2]], r.gradient
     (['d', 'c'], {'a': 35.0})
     """
-    from .api import _checked, compile
+    from .api import _checked, _plain, _same_shape, compile, wanted
+    from .modes import MODES, dual_numbers, passes
 
+    if mode is not None and mode not in MODES:
+        raise UsageError(f"unknown mode {mode!r}; the modes are {', '.join(MODES)}")
     point = {name: _checked(name, x) for name, x in {**(at or {}), **values}.items()}
-    graph = compile(expression, point)
-    graph.set_values(point)
-    graph.forward()
-    return build(graph, graph.backward())
+    if mode == "forward":
+        if seed_grad is not None:
+            raise UsageError("--seed-grad starts the backward sweep, and forward mode has none",
+                             hint="leave out --seed-grad, or use --mode reverse")
+        report = build_forward(dual_numbers(expression, point, wrt))
+    else:
+        graph = compile(expression, point)
+        graph.random_key = (random_seed, 0)
+        graph.set_values(point)
+        value = graph.forward()
+        if seed_grad is not None:
+            seed_grad = _plain(_checked("--seed-grad", seed_grad))
+            _same_shape(seed_grad, value)
+        report = build(graph, graph.backward(seed_grad), seed_grad)
+        if wrt is not None:
+            report.gradient = {n: report.gradient[n]
+                               for n in wanted(list(graph.variables), wrt)}
+    if mode is not None:
+        report.mode, report.passes = mode, passes(mode, len(report.gradient))
+    return report
 
 
-def build(graph: Graph, grads: list[Value]) -> TraceReport:
-    """The report of a graph after forward() and backward() (whose result is `grads`)."""
+def build(graph: Graph, grads: list[Value], seed_grad: Value = None) -> TraceReport:
+    """The report of a graph after forward() and backward(seed_grad) (whose result is
+    `grads`)."""
+    from .api import _plain
+
     need = graph.needs_grad()
     out_name = output_name(graph)
     names = display_names(graph, out_name)
     order = backward_order(graph, need)
-    steps = [step for i in order for step in _steps(graph, grads, need, names, i)]
+    steps = [step for i in order for step in _steps(graph, grads, need, names, i, out_name)]
     locals_: dict[int, list[Value | None]] = {}
     into: dict[int, list[Step]] = {}
     for s in steps:
@@ -114,9 +170,38 @@ def build(graph: Graph, grads: list[Value]) -> TraceReport:
                        tuple(locals_.get(i, [None] * len(graph.args[i]))), i in reached)
              for i, op in enumerate(graph.ops)]
     return TraceReport(
-        graph.source, graph.output, out_name, graph.values[graph.output],
+        graph.source, graph.output, out_name, _plain(graph.values[graph.output]),
         {n: graph.values[i] for n, i in graph.variables.items()},
-        {n: grads[i] for n, i in graph.variables.items()}, nodes, order, steps, sums)
+        {n: _plain(grads[i]) for n, i in graph.variables.items()}, nodes, order, steps, sums,
+        seed_grad)
+
+
+def build_forward(duals: DualNumbers) -> TraceReport:
+    """The report of forward mode: every node's value and tangents, and the local
+    derivatives along the edges a tangent flows through (as Graph.tangents applies them)."""
+    graph, tangent = duals.graph, duals.tangent
+    out_name = output_name(graph)
+    names = display_names(graph, out_name)
+    steps = []
+    for i, args in enumerate(graph.args):
+        for k, a in enumerate(args):
+            if any(t[a] for t in tangent.values()):
+                x = names[args[0]]
+                y = names[args[1]] if len(args) > 1 else x
+                rule = rule_text(graph.ops[i].name, k, x, y, names[i])
+                steps.append(Step(i, k, a, rule, graph.local(i, k)))
+    locals_: dict[int, list[Value | None]] = {}
+    for s in steps:
+        locals_.setdefault(s.node, [None] * len(graph.args[s.node]))[s.position] = s.local
+    nodes = [TraceNode(i, names[i], _text(graph, i), graph.spans[i], op.name, graph.args[i],
+                       duals.value[i], None,
+                       tuple(locals_.get(i, [None] * len(graph.args[i]))), False)
+             for i, op in enumerate(graph.ops)]
+    out = graph.output
+    return TraceReport(
+        graph.source, out, out_name, duals.value[out],
+        {n: duals.value[i] for n, i in graph.variables.items()},
+        {n: t[out] for n, t in tangent.items()}, nodes, [], steps, [], tangent=tangent)
 
 
 def output_name(graph: Graph) -> str:
@@ -178,41 +263,61 @@ def backward_order(graph: Graph, need: list[bool]) -> list[int]:
 
 
 def _steps(graph: Graph, grads: list[Value], need: list[bool], names: list[str],
-           i: int) -> list[Step]:
+           i: int, out_name: str) -> list[Step]:
     args = graph.args[i]
     wanted = [k for k, a in enumerate(args) if need[a]]
     if not wanted:
         return []
-    if graph.arrays:
-        locals_, parts = _array_parts(graph, grads, i, wanted)
-    else:
-        locals_ = {k: graph.local(i, k) for k in wanted}
-        parts = {k: grads[i] * locals_[k] for k in wanted}
-    op = graph.ops[i].name
+    op = graph.ops[i]
     x = names[args[0]]
     y = names[args[1]] if len(args) > 1 else x
-    return [Step(i, k, args[k], rule_text(op, k, x, y, names[i]), locals_[k], parts[k])
-            for k in wanted]
+    if graph.arrays:
+        return _array_steps(graph, grads, i, wanted, x, y, names[i], out_name)
+    steps = []
+    for k in wanted:
+        local = graph.local(i, k)
+        steps.append(Step(i, k, args[k], rule_text(op.name, k, x, y, names[i]), local,
+                          grads[i] * local))
+    return steps
 
 
-def _array_parts(graph: Graph, grads: list[Value], i: int, wanted: list[int]
-                 ) -> tuple[dict[int, Value | None], dict[int, Value]]:
-    """Local derivatives and contributions on arrays, as engine.Graph._backward_arrays."""
+def _array_steps(graph: Graph, grads: list[Value], i: int, wanted: list[int], x: str, y: str,
+                 z: str, out: str) -> list[Step]:
+    """The steps of node i on arrays, as engine.Graph._backward_arrays computes them."""
     import numpy as np
 
     from .arrays import VJP, unbroadcast
 
     op, args, v = graph.ops[i], graph.args[i], graph.values
+    steps = []
     with np.errstate(all="ignore"):
-        if op.vjp:
-            vjp = VJP[op.name](grads[i], *(v[a] for a in args), v[i])
-            locals_: dict[int, Value | None] = {k: None for k in wanted}
-            raw = {k: vjp[k] for k in wanted}
-        else:
-            locals_ = {k: graph.local(i, k) for k in wanted}
-            raw = {k: grads[i] * locals_[k] for k in wanted}
-        parts = {k: unbroadcast(raw[k], np.shape(v[args[k]])) for k in wanted}
-    return locals_, parts
+        vjp = VJP[op.name](grads[i], *(v[a] for a in args), v[i]) if op.vjp else ()
+        for k in wanted:
+            if op.vjp:
+                local, raw = None, vjp[k]
+                rule = vjp_text(op.name, k, _wrap(x), _wrap(y), _wrap(z), partial(out, z))
+            else:
+                local = graph.local(i, k)
+                raw, rule = grads[i] * local, rule_text(op.name, k, x, y, z)
+            shape = np.shape(v[args[k]])
+            wide = np.shape(raw) if np.shape(raw) != shape else None
+            steps.append(Step(i, k, args[k], rule, local, unbroadcast(raw, shape), wide))
+    return steps
+
+
+def vjp_text(op: str, k: int, x: str, y: str, z: str, g: str) -> str:
+    """What input k of a vector-Jacobian-product op receives, in words, with x, y, z and g
+    (the node's gradient) put in: ("matmul", 0, "X", "W", "v1", "G") -> "G @ Wᵀ"."""
+    return OPS[op].vjp_rule[k].format(x=x, y=y, z=z, g=g)
+
+
+def partial(top: str, bottom: str) -> str:
+    """∂top/∂bottom, with names that are not one token in parentheses."""
+    return f"∂{_wrap(top)}/∂{_wrap(bottom)}"
+
+
+def _wrap(name: str) -> str:
+    return name if is_atom(name) else f"({name})"
 
 
 def rule_text(op: str, k: int, x: str, y: str, z: str) -> str:

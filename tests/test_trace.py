@@ -326,13 +326,16 @@ def test_arrays_show_their_shape() -> None:
     w = np.eye(3)
     r = trace("mean(sigmoid(X @ W), 1) * 2", X=x, W=w)
     doc = json.loads(json.dumps(to_json(r)))
-    assert doc["shape"] == [4] and len(doc["value"]) == 4
-    assert doc["gradient"]["W"] == grad("mean(sigmoid(X @ W), 1) * 2", X=x, W=w
-                                        ).gradient["W"].tolist()
+    assert doc["value"]["shape"] == [4] and len(doc["value"]["data"]) == 4
+    assert doc["reduced"] == "sum"
+    assert doc["gradient"]["W"] == {"shape": [3, 3], "data": grad(
+        "mean(sigmoid(X @ W), 1) * 2", X=x, W=w).gradient["W"].tolist()}
     nodes = {n["name"]: n for n in doc["nodes"]}
-    assert nodes["X"]["shape"] == [4, 3] and np.shape(nodes["X"]["grad"]) == (4, 3)
+    assert nodes["X"]["value"]["shape"] == [4, 3] and nodes["X"]["grad"]["shape"] == [4, 3]
+    assert np.shape(nodes["X"]["grad"]["data"]) == (4, 3)
     assert nodes["v1"]["local"] == {"0": None, "1": None}  # matmul: a vector-Jacobian product
-    assert np.shape(nodes["v2"]["local"]["2"]) == (4, 3)
+    assert nodes["v1"]["vjp"] == {"0": "∂f/∂v1 @ Wᵀ", "1": "Xᵀ @ ∂f/∂v1"}
+    assert nodes["v2"]["local"]["2"]["shape"] == [4, 3]
 
     class Out:
         def __init__(self) -> None:

@@ -7,7 +7,6 @@ escapes every character that could act on a terminal."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -32,7 +31,21 @@ def emit(report: Any, fmt: Format, *, as_json: Callable[[Any], Any],
     elif fmt == "plain":
         write(as_plain(report), out)
     else:
-        print_rich(as_table(report, fancy(out)), out)
+        print_table(as_table(report, fancy(out)), out)
+
+
+def print_table(table: Any, out: TextIO) -> None:
+    """A Table (render/table.py) or any rich renderable. A Table bound for a pipe or a file
+    is laid out without importing rich, when that gives the same text."""
+    from .table import Table, plain_text, to_rich
+
+    if isinstance(table, Table):
+        text = None if out.isatty() else plain_text(table, _width())
+        if text is not None:
+            write(text, out)
+            return
+        table = to_rich(table, fancy(out))
+    print_rich(table, out)
 
 
 def print_rich(renderable: Any, out: TextIO) -> None:
@@ -74,6 +87,8 @@ def to_json(data: Any, ascii_only: bool = False) -> str:
     """One line of JSON: no NaN or Infinity (ValueError: a bug, never printed), and no
     character a terminal would act on (C1 controls, bidirectional overrides, line
     separators: JSON escapes only the C0 controls itself) but as a \\u escape."""
+    import json
+
     text = json.dumps(data, ensure_ascii=ascii_only, allow_nan=False)
     if text.isprintable():
         return text

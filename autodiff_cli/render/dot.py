@@ -11,8 +11,8 @@ import subprocess
 from pathlib import Path
 
 from ..errors import UsageError
-from ..trace import TraceNode, TraceReport
-from .trace import local_text, partial, show
+from ..trace import TraceNode, TraceReport, partial
+from .trace import local_text, show
 
 IMAGE_FORMATS = ("svg", "png", "pdf")
 DOT_TIMEOUT = 300  # seconds; dot can be slow on graphs of many thousand nodes

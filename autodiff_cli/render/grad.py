@@ -12,6 +12,7 @@ from typing import Any
 from ..api import GradResult
 from .matrix import is_array, matrix_table, shape_text, to_json, to_plain
 from .numbers import exact, human
+from .table import Table
 
 
 def grad_json(r: GradResult) -> dict[str, Any]:
@@ -37,40 +38,56 @@ def grad_plain(r: GradResult) -> str:
 
 
 def grad_table(r: GradResult, fancy: bool) -> Any:
-    from rich import box
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
+    """A Table (laid out without rich for a pipe) when everything is a scalar; rich's
+    renderables when there are matrices to draw."""
     f = r.output or "f"
     target = {"sum": f"sum({f})", "seed_grad": f"sum(g*{f})"}.get(r.reduced, f)
+    if not is_array(r.value) and not any(map(is_array, r.gradient.values())):
+        above = [r.expression.strip(), f"{f} = {human(r.value)}"]
+        if r.seed_grad is not None:
+            target = f"g*{f}"
+            above.append(reduction_note(f, r.value, r.seed_grad))
+        return _scalars(r, list(r.gradient), target)._replace(above=(*above, ""))
+    return _matrices(r, f, target, fancy)
+
+
+def _scalars(r: GradResult, names: list[str], target: str) -> Table:
+    return Table(("variable", "value", f"∂{target}/∂variable"), ("left", "right", "right"),
+                 [(n, human(r.at[n]), human(r.gradient[n])) for n in names], pad_edge=False)
+
+
+def _matrices(r: GradResult, f: str, target: str, fancy: bool) -> Any:
+    from rich.console import Group
+    from rich.text import Text
+
+    from .table import to_rich
+
     parts: list[Any] = [Text(r.expression.strip())]
     if is_array(r.value):
-        parts += [Text(""), matrix_table(f, r.value, fancy), Text(_note(r, f))]
+        parts += [Text(""), matrix_table(f, r.value, fancy),
+                  Text(reduction_note(f, r.value, r.seed_grad))]
     else:
         parts.append(Text(f"{f} = {human(r.value)}"))
         if r.seed_grad is not None:
             target = f"g*{f}"
-            parts.append(Text(f"g = {human(r.seed_grad)}, given by --seed-grad"))
+            parts.append(Text(reduction_note(f, r.value, r.seed_grad)))
     scalars = [n for n, g in r.gradient.items() if not is_array(g)]
     if scalars or len(scalars) == len(r.gradient):
-        table = Table(box=box.SIMPLE_HEAD if fancy else None, show_edge=False,
-                      header_style="bold" if fancy else "", pad_edge=False)
-        table.add_column("variable")
-        table.add_column("value", justify="right")
-        table.add_column(f"∂{target}/∂variable", justify="right")
-        for name in scalars:
-            table.add_row(Text(name), human(r.at[name]), human(r.gradient[name]))
-        parts += [Text(""), table]
+        parts += [Text(""), to_rich(_scalars(r, scalars, target), fancy)]
     for name, g in r.gradient.items():
         if is_array(g):
             parts += [Text(""), matrix_table(f"∂{target}/∂{name}", g, fancy)]
     return Group(*parts)
 
 
-def _note(r: GradResult, f: str) -> str:
-    shape = shape_text(r.value)
-    if r.reduced == "seed_grad":
+def reduction_note(f: str, value: Any, seed_grad: Any) -> str:
+    """What the gradients are of, when that is not the output itself: sum(f) for an array
+    output, sum(g*f) with g given by --seed-grad; for a scalar output with --seed-grad,
+    g's value; "" otherwise."""
+    if not is_array(value):
+        return "" if seed_grad is None else f"g = {human(seed_grad)}, given by --seed-grad"
+    shape = shape_text(value)
+    if seed_grad is not None:
         return (f"{f} has shape {shape}: the gradients are of sum(g*{f}), "
                 "with g given by --seed-grad")
     return (f"{f} has shape {shape}: the gradients are of sum({f}), "

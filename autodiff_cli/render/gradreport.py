@@ -7,6 +7,7 @@ from typing import Any
 from ..gradreport import GradReport
 from .grad import grad_json, grad_plain, grad_table
 from .numbers import exact, human
+from .table import Table, to_rich
 
 SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -20,9 +21,14 @@ def partial_symbol(f: str, x: str, order: int = 1) -> str:
 
 
 def passes_text(r: GradReport) -> str:
-    n = len(r.result.gradient)
-    if r.mode == "forward":
-        k = r.passes.get("forward", n)
+    return passes_line(r.mode, r.passes, len(r.result.gradient))
+
+
+def passes_line(mode: str, passes: dict[str, int], n: int) -> str:
+    """How many passes over the graph `mode` needed for n partial derivatives (grad and
+    trace say it in the same words)."""
+    if mode == "forward":
+        k = passes.get("forward", n)
         return (f"forward mode: {k} forward pass{'es' if k != 1 else ''} of dual numbers, "
                 "one per variable")
     return (f"reverse mode: 1 forward pass + 1 reverse sweep for {'all' if n != 1 else 'the'} "
@@ -71,7 +77,10 @@ def report_table(r: GradReport, fancy: bool) -> Any:
     from rich.text import Text
 
     if r.checks is None and r.order == 1:
-        return Group(grad_table(r.result, fancy), Text(""), Text(passes_text(r)))
+        table = grad_table(r.result, fancy)
+        if isinstance(table, Table):
+            table = to_rich(table, fancy)
+        return Group(table, Text(""), Text(passes_text(r)))
     res = r.result
     f = res.output or "f"
     table = _table(fancy)

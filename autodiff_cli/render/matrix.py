@@ -5,6 +5,7 @@ A scalar stays a plain number everywhere; an array is written as
   plain  a header line "NAME (4x3)", then one line per row, numbers separated by spaces
   table  a rich table titled "NAME (4x3)", rows and columns numbered from 0; big arrays
          show their first and last rows and columns around a "⋯".
+  cell   a small array (at most 4x4) inside another table: rows of numbers in brackets.
 Arrays of three or more dimensions are written as rows of their last axis.
 numpy is imported only when an array is there (it is then imported already).
 """
@@ -17,6 +18,7 @@ from .numbers import exact, human
 
 EDGE_ROWS = 5  # rows shown at each end of a tall array
 EDGE_COLS = 3  # columns shown at each end of a wide one
+SMALL_SIDE = 4  # vectors and matrices up to 4x4 (16 entries) print their values in a cell
 
 
 def is_array(x: Any) -> bool:
@@ -36,7 +38,32 @@ def to_json(x: Any) -> Any:
     """A number, or {"shape": [...], "data": nested lists}."""
     if not is_array(x):
         return x
+    if x.ndim == 0:
+        return float(x)
     return {"shape": list(x.shape), "data": x.tolist()}
+
+
+def is_small(x: Any) -> bool:
+    """Whether x is a vector or matrix small enough to print inside a table cell."""
+    if not is_array(x):
+        return False
+    shape = x.shape
+    return 1 <= len(shape) <= 2 and all(1 <= n <= SMALL_SIDE for n in shape)
+
+
+_LEFT, _RIGHT = ("⎡", "⎢", "⎣"), ("⎤", "⎥", "⎦")
+
+
+def matrix_lines(x: Any) -> list[str]:
+    """A small array as lines of text: [1  2  3] for a vector or a single row, a bracketed
+    block for a matrix, columns aligned on the right."""
+    cells = [[human(v + 0.0) for v in row] for row in _rows(x).tolist()]  # never -0
+    widths = [max(len(row[c]) for row in cells) for c in range(len(cells[0]))]
+    body = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    if len(body) == 1:
+        return [f"[{body[0]}]"]
+    sides = [0] + [1] * (len(body) - 2) + [2]
+    return [f"{_LEFT[s]}{line}{_RIGHT[s]}" for s, line in zip(sides, body, strict=True)]
 
 
 def _rows(x: Any) -> Any:

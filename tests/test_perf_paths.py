@@ -1,0 +1,214 @@
+"""The start-up shortcuts change no output: the table laid out without rich is rich's text,
+typer's option values arrive unchanged without pydantic, the parser's cache is used when it
+can be and never needed, and a grad run imports neither numpy, pydantic nor rich's table."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import autodiff_cli
+from autodiff_cli import parse as parse_module
+from autodiff_cli.cli import app
+from autodiff_cli.render.table import Table, plain_text, to_rich
+
+ROOT = Path(autodiff_cli.__file__).resolve().parent.parent
+ENV = {"NO_COLOR": "1", "COLUMNS": "100"}
+
+# -- the table without rich ---------------------------------------------------------------
+
+TEXT = st.text(alphabet="ab xyz019.-+*()[]=θ∂éЖ\t\u0301", max_size=14)
+
+
+def rich_text(table: Table, width: int) -> str:
+    from rich.console import Console
+
+    out = io.StringIO()
+    Console(file=out, no_color=True, color_system=None, highlight=False, emoji=False,
+            markup=False, width=width).print(to_rich(table, fancy=False))
+    return out.getvalue()
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> Table:
+    n = draw(st.integers(1, 4))
+    row = st.tuples(*[TEXT] * n)
+    return Table(tuple(draw(row)), tuple(draw(st.sampled_from(["left", "right"]))
+                                         for _ in range(n)),
+                 draw(st.lists(row, max_size=4)), draw(TEXT), draw(TEXT),
+                 tuple(draw(st.lists(TEXT, max_size=3))), draw(st.booleans()))
+
+
+@settings(max_examples=400, deadline=None)
+@given(tables(), st.integers(8, 80))
+def test_plain_text_is_what_rich_prints(table: Table, width: int) -> None:
+    text = plain_text(table, width)
+    if text is not None:
+        assert text == rich_text(table, width)
+
+
+def test_plain_text_declines_what_needs_rich() -> None:
+    table = Table(("variable", "value"), ("left", "right"), [("x", "1")], title="a" * 30)
+    assert plain_text(table, 100) is None  # the title would wrap
+    assert plain_text(table._replace(title="x"), 10) is None  # wider than the page
+    assert plain_text(table._replace(title="世界"), 100) is None  # two cells a character
+    assert plain_text(table._replace(title="x"), 100) is not None
+
+
+def test_grad_table_on_a_pipe_is_rich_text() -> None:
+    result = CliRunner().invoke(app, ["grad", "(a+b)*(b+1)", "--at", "a=3,b=2"], env=ENV)
+    assert result.exit_code == 0
+    golden = Path(__file__).parent / "golden" / "grad_table.txt"
+    assert result.output == golden.read_text("utf-8")
+
+
+# -- option values without pydantic -------------------------------------------------------
+
+@pytest.mark.parametrize(("args", "code", "wanted"), [
+    (["--at", "a=3", "--at", "b=2", "--format", "plain"], 0, "15\na 3\nb 8\n"),
+    (["--at", "a=3,b=2", "--wrt", "b", "--format", "plain"], 0, "15\nb 8\n"),
+    (["--at", "a=3,b=2", "--format", "PLAIN"], 2, "'PLAIN' is not one of"),
+    (["--at", "a=3,b=2", "--format", "xml"], 2, "'xml' is not one of"),
+])
+def test_option_values(args: list[str], code: int, wanted: str) -> None:
+    result = CliRunner().invoke(app, ["grad", "(a+b)*(b+1)", *args], env=ENV)
+    assert result.exit_code == code
+    assert wanted in result.output
+
+
+def test_file_option_still_goes_through_typer(tmp_path: Path) -> None:
+    program = tmp_path / "p.txt"
+    program.write_text("b = 4*a; c = b + 3; d = a + 2; e = c*d\n")
+    result = CliRunner().invoke(app, ["grad", "--file", str(program), "--at", "a=3",
+                                      "--format", "plain"], env=ENV)
+    assert (result.exit_code, result.output) == (0, "75\na 35\n")
+    result = CliRunner().invoke(app, ["grad", "--file", str(tmp_path), "--at", "a=3"], env=ENV)
+    assert result.exit_code == 2  # a directory: typer's own check
+
+
+def test_grad_imports_only_what_it_needs() -> None:
+    code = ("import sys\nfrom autodiff_cli.cli import main\n"
+            "sys.argv = ['autodiff', 'grad', '(a+b)*(b+1)', '--at', 'a=3,b=2']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "heavy = ['numpy', 'pydantic', 'rich.table', 'rich.console', 'sympy']\n"
+            "print([m for m in heavy if m in sys.modules])\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **ENV}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, check=True)
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
+# -- the parser's cache -------------------------------------------------------------------
+
+@pytest.fixture
+def fresh_parser(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """_parser() built anew under the environment the test sets up, and again afterwards."""
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    parse_module._parser.cache_clear()
+    yield parse_module
+    parse_module._parser.cache_clear()
+
+
+def build(module, caplog: pytest.LogCaptureFixture) -> str:  # type: ignore[no-untyped-def]
+    """Build the parser afresh, parse with it, and return Lark's log."""
+    module._parser.cache_clear()
+    caplog.clear()
+    lark_log = logging.getLogger("lark")
+    level = lark_log.level
+    lark_log.setLevel(logging.DEBUG)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="lark"):
+            program = module.parse("(a+b)*(b+1)")
+    finally:
+        lark_log.setLevel(level)
+    assert len(program.stmts) == 1
+    return caplog.text
+
+
+def test_cache_is_written_then_used(fresh_parser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "cache").mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert "Saving grammar to cache" in build(fresh_parser, caplog)
+    files = list((tmp_path / "cache" / "autodiff-cli").iterdir())
+    assert len(files) == 1
+    assert "Loading grammar from cache" in build(fresh_parser, caplog)
+
+
+def test_nothing_is_made_outside_existing_directories(
+        fresh_parser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "no-cache"))
+    monkeypatch.setenv("HOME", str(tmp_path / "no-home"))
+    found = fresh_parser.cache_file(fresh_parser.grammar_text())
+    assert found is not None and found.parent.parent == tmp_path / "tmp"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tmp"]
+
+
+def test_unwritable_places_mean_no_cache_but_a_parser(
+        fresh_parser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker / "cache"))
+    monkeypatch.setenv("HOME", str(blocker / "home"))
+    monkeypatch.setattr("tempfile.tempdir", str(blocker / "tmp"))
+    assert fresh_parser.cache_file(fresh_parser.grammar_text()) is None
+    assert "cache" not in build(fresh_parser, caplog)
+
+
+def test_a_directory_others_can_write_is_not_used(
+        fresh_parser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = tmp_path / "cache" / "autodiff-cli"
+    shared.mkdir(parents=True)
+    shared.chmod(0o777)
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    found = fresh_parser.cache_file(fresh_parser.grammar_text())
+    assert found is not None and shared not in found.parents
+    if hasattr(os, "getuid"):
+        assert found.parent.name == "autodiff-cli" and found.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_corrupt_cache_is_rebuilt(fresh_parser, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch,
+                                    caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "cache").mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = fresh_parser.cache_file(fresh_parser.grammar_text())
+    path.write_bytes(b"not a pickle")
+    build(fresh_parser, caplog)
+    assert "Loading grammar from cache" in build(fresh_parser, caplog)
+
+
+@pytest.mark.parametrize("annotation", [int, float, str, list[str]])
+def test_plain_coercion_agrees_with_typers_own(annotation: type) -> None:
+    coercion = pytest.importorskip("typer._coercion")
+    from typer import core
+    from typer.models import OptionInfo
+
+    if core.build_runtime_param is coercion.build_runtime_param:
+        pytest.skip("this typer coerces without pydantic anyway")
+    descriptor = coercion.resolve_type_descriptor(annotation, OptionInfo())
+    ours, typers = core.build_runtime_param(descriptor), coercion.build_runtime_param(descriptor)
+    samples = ["007", "-3", "+4", "1e3", "1.5", ".5", "5.", "-0", "1E+2", "9" * 30, "x", "", 7,
+               2.5, "٣"]
+    for value in ([samples] if annotation == list[str] else samples):
+        try:
+            wanted = typers._coerce_value(value, param=None, ctx=None)
+        except Exception as err:
+            with pytest.raises(type(err)):
+                ours._coerce_value(value, param=None, ctx=None)
+            continue
+        got = ours._coerce_value(value, param=None, ctx=None)
+        assert (got, type(got)) == (wanted, type(wanted))

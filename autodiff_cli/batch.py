@@ -28,6 +28,7 @@ from .engine import Graph
 from .errors import AutodiffError
 
 CACHE_SIZE = 1024
+MAX_ID_DEPTH = 100  # an "id" is written back as it came, within Python's recursion limit
 _NAME = re.compile(r"[^\W\d]\w*\Z")
 
 
@@ -80,6 +81,11 @@ def run(lines: Iterable[str], mode: str = "reverse") -> Iterator[dict[str, Any]]
 
 
 def one(line: str, number: int, cache: Cache, mode: str = "reverse") -> dict[str, Any]:
+    from .limits import MAX_CHARS
+
+    if len(line) > MAX_CHARS:
+        return _error(None, "limit", f"line {number}: longer than {MAX_CHARS:,} characters, "
+                      "the limit", None)
     try:
         data = json.loads(line)
     except (json.JSONDecodeError, RecursionError) as err:
@@ -91,6 +97,9 @@ def one(line: str, number: int, cache: Cache, mode: str = "reverse") -> dict[str
                       "\"expr\", \"at\"}", 1)
     ident = data.get("id")
     expr = data.get("expr")
+    if _depth(ident) > MAX_ID_DEPTH:
+        return _error(None, "input", f"line {number}: \"id\" is nested more than "
+                      f"{MAX_ID_DEPTH} levels deep", None)
     try:
         if "id" not in data:
             raise InputError(f"line {number}: missing key \"id\"")
@@ -113,6 +122,17 @@ def one(line: str, number: int, cache: Cache, mode: str = "reverse") -> dict[str
         return _error(ident, err.kind, err.message, column)
     return {"id": ident, "expression": expr, "value": value,
             "at": {n: point[n] for n in graph.variables}, "gradient": gradient}
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in a JSON value: 0 for a number or a string."""
+    depth, level = 0, [value]
+    while True:
+        containers = [x for x in level if isinstance(x, (list, dict))]
+        if not containers:
+            return depth
+        depth += 1
+        level = [v for x in containers for v in (x.values() if isinstance(x, dict) else x)]
 
 
 def _error(ident: Any, kind: str, message: str, column: int | None) -> dict[str, Any]:

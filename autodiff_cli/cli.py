@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 math error, 2 usage or parse error.
 
 from __future__ import annotations
 
+import math
 import sys
 from enum import Enum
 from pathlib import Path
@@ -259,7 +260,9 @@ def graph(
                              "the flowchart to a .mmd or .md file")
         text = to_mermaid(report) if format is GraphFormat.mermaid else to_dot(report)
         if output is None:
-            sys.stdout.write(text)
+            from .render import write
+
+            write(text)
         elif image:
             render_image(text, output)
         else:
@@ -396,9 +399,9 @@ def _grad_report(expr: str | None, at: list[str] | None, wrt: str | None, file: 
 def _grad_batch(path: str, expr: str | None, file: Path | None, at: list[str] | None,
                 wrt: str | None, mode: Mode | None, check: bool, order: int) -> typer.Exit:
     """grad --batch: exit 0 if every line succeeded, 1 otherwise."""
-    import json
-
     from .batch import run
+    from .limits import bounded_lines
+    from .render import encodes_unicode, to_json, write
 
     others = [name for name, given in (("EXPR", expr is not None), ("--file", file),
               ("--at", at), ("--wrt", wrt), ("--check", check), ("--order", order != 1))
@@ -414,9 +417,10 @@ def _grad_batch(path: str, expr: str | None, file: Path | None, at: list[str] | 
     ok = True
     try:
         with stream:
-            for result in run(stream, mode.value if mode else "reverse"):
+            ascii_only = not encodes_unicode(sys.stdout)
+            for result in run(bounded_lines(stream), mode.value if mode else "reverse"):
                 ok = ok and "error" not in result
-                sys.stdout.write(json.dumps(result, ensure_ascii=False, allow_nan=False) + "\n")
+                write(to_json(result, ascii_only) + "\n")
             sys.stdout.flush()
     except BrokenPipeError:  # the reader stopped early (| head): stop quietly
         import os
@@ -487,14 +491,16 @@ def diff(
     try:
         d = derivative(read_source(expr, file), _names(wrt), order)
         if format is DiffFormat.json:
-            import json
+            from .render import encodes_unicode, to_json
 
-            text = json.dumps(diff_json(d, expand), ensure_ascii=False) + "\n"
+            text = to_json(diff_json(d, expand), not encodes_unicode(sys.stdout)) + "\n"
         else:
             text = (diff_latex if format is DiffFormat.latex else diff_text)(d, expand)
     except AutodiffError as err:
         raise fail(err) from None
-    sys.stdout.write(text)
+    from .render import write
+
+    write(text)
 
 
 @app.command(name="check", epilog='Examples:  autodiff check "(a+b)*(b+1)" --at a=3,b=2 '
@@ -531,8 +537,9 @@ def check_answers(
         point = _values(at, "--at")
         expected = _values(expect, "--expect")
         want = None if value is None else _constant(value, "--value")
-        if tol < 0 or atol < 0:
-            raise UsageError("--tol and --atol must not be negative")
+        if not (math.isfinite(tol) and math.isfinite(atol) and tol >= 0 and atol >= 0):
+            raise UsageError(f"--tol and --atol must be finite and must not be negative, got "
+                             f"--tol {tol:g} --atol {atol:g}")
         result = compute(source, point, expected, want, tol, atol)
     except AutodiffError as err:
         raise fail(err) from None

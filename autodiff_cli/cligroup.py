@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from typer import _click as click
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
+from typer.exceptions import Abort
 
 EXPR = "expr"  # the name of the EXPR argument of grad, trace, graph, hessian, diff, check
 
@@ -44,15 +46,15 @@ def run(main: Any) -> int:
     try:
         result = main()
         return result if isinstance(result, int) else 0
-    except click.exceptions.NoArgsIsHelpError:
+    except NoArgsIsHelpError:
         return 2  # Typer has printed the help already
-    except click.ClickException as err:
+    except ClickException as err:
         lines = [f"error: {printable(err.format_message())}"]
         ctx = getattr(err, "ctx", None)
         if ctx is not None:
             lines.append(f"hint: {printable(ctx.command_path)} --help shows the options")
         return _say(lines, err.exit_code)
-    except click.Abort:
+    except Abort:
         return _say(["interrupted"], 130)
     except RecursionError:
         return _say(["error: the input is nested too deeply"], 2)

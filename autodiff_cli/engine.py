@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from .derivatives import Local, array_partials, evaluate, scalar_partials
-from .errors import MathError, ShapeError, Span, columns
+from .errors import LimitError, MathError, ShapeError, Span, columns
 from .gcpause import paused_gc
 from .ops import CONST, VAR, Op
 
@@ -286,7 +286,13 @@ class Graph:
         from .arrays import VJP, unbroadcast
 
         need = self.needs_grad()
-        steps = [(i, self._array_function(op, i), a[0], a[1] if len(a) > 1 else -1)
+        creates = [0] * len(self.ops)  # k for the k-th array-making node
+        k = 0
+        for i, op in enumerate(self.ops):
+            if op.creates:
+                k += 1
+                creates[i] = k
+        steps = [(i, self._array_function(op, i, creates[i]), a[0], a[1] if len(a) > 1 else -1)
                  for i, (op, a) in enumerate(zip(self.ops, self.args, strict=True)) if a]
         edges: list[tuple[int, int, int, Any]] = []
         for i in range(len(self.ops) - 1, -1, -1):
@@ -308,15 +314,15 @@ class Graph:
         self._plan = (steps, edges, unbroadcast)
         return self._plan
 
-    def _array_function(self, op: Op, i: int) -> Any:
+    def _array_function(self, op: Op, i: int, k: int) -> Any:
         """numpy's function for node i; randn(r, c) draws from stream (*random_key, k) for
-        the k-th array-making node, so each call has its own generator."""
-        from .arrays import implementation
+        the k-th array-making node, so each call has its own generator. A binary op first
+        checks that its result fits limits.MAX_ENTRIES."""
+        from .arrays import implementation, sized
 
         f = implementation(op)
         if not op.creates:
-            return f
-        k = 1 + sum(1 for o in self.ops[:i] if o.creates)
+            return sized(op.name, f) if len(self.args[i]) == 2 else f
         return lambda *args: f(*args, stream=(*self.random_key, k))
 
     def _forward_arrays(self) -> Value:
@@ -324,14 +330,26 @@ class Graph:
         all values are finite; only a non-finite output is diagnosed node by node."""
         import numpy as np
 
+        from .limits import MAX_TOTAL_ENTRIES
+
         v = self.values
         i = -1
+        total = sum(np.size(x) for x in v if type(x) is not float)  # the leaves' entries
         with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
             try:
                 for i, f, a, b in self._array_plan()[0]:
-                    v[i] = f(v[a]) if b < 0 else f(v[a], v[b])
+                    x = v[i] = f(v[a]) if b < 0 else f(v[a], v[b])
+                    if type(x) is not float:
+                        total += np.size(x)
+                        if total > MAX_TOTAL_ENTRIES:
+                            raise self._too_large(i, MAX_TOTAL_ENTRIES)
             except (ArithmeticError, ValueError, IndexError) as exc:
                 raise self._forward_error(i, exc) from None
+            except LimitError as err:
+                if err.span is None:  # from arrays.sized: say which op
+                    err.message = f"{self._where(i)}: {err.message}"
+                    err.source, err.span = self.source, self.spans[i]
+                raise
         out = v[self.output]
         if not (math.isfinite(out) if np.ndim(out) == 0 else np.isfinite(out).all()):
             self._check_finite_arrays()
@@ -398,6 +416,13 @@ class Graph:
         return g
 
     # -- diagnosis: only run once something went wrong --------------------------------------
+
+    def _too_large(self, i: int, limit: int) -> LimitError:
+        from .limits import HINT
+
+        return LimitError(f"{self._where(i)}: the values of this graph's arrays would have "
+                          f"more than {limit:,} entries together", self.source, self.spans[i],
+                          hint=HINT)
 
     def _where(self, i: int) -> str:
         op = self.ops[i]

@@ -3,6 +3,7 @@ so the renderers can show whichever parts were asked for."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +43,7 @@ def grad_report(expression: str, at: Mapping[str, Any] | None = None,
                              "--check")
         h = higher(expression, at, wrt, order)
         return GradReport(h.result, order=order, derivative=h.derivative)
-    if not tol > 0:
+    if not 0 < tol < math.inf:
         raise UsageError(f"--tol must be a positive number, got {tol}")
     m = grad(expression, at, wrt, mode or "reverse")
     report = GradReport(m.result, mode or "", m.passes if mode else {}, tol=tol)

@@ -5,6 +5,7 @@ gives these numbers and what they cost."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import TextIO
 
 from .errors import LimitError
@@ -42,6 +43,20 @@ def read_text(stream: TextIO, what: str) -> str:
         raise LimitError(f"{what} is longer than {MAX_CHARS:,} characters, the limit",
                          hint=HINT)
     return text
+
+
+def bounded_lines(stream: TextIO) -> Iterator[str]:
+    """The lines of stream, none read whole if longer than MAX_CHARS: such a line comes as
+    its first MAX_CHARS + 1 characters (the rest is skipped), for the reader to refuse."""
+    while True:
+        line = stream.readline(MAX_CHARS + 1)
+        if not line:
+            return
+        if len(line) > MAX_CHARS and not line.endswith("\n"):
+            rest = line
+            while rest and not rest.endswith("\n"):
+                rest = stream.readline(MAX_CHARS)
+        yield line
 
 
 def check_nodes(count: int) -> None:

@@ -19,6 +19,7 @@ from . import ast
 from .derivatives import rule_tree
 from .engine import Graph
 from .errors import Span, UsageError
+from .limits import MAX_NODES, check_nodes
 from .ops import CONST, CONSTANTS, FUNCTIONS, OPS, VAR, Op
 from .render.numbers import exact
 
@@ -55,8 +56,13 @@ class Builder:
         value = float(value) + 0.0  # no -0.0 in printed derivatives
         key = ("const", value)
         if key not in self.memo:
+            self._room()
             self.memo[key] = self.graph.constant(value, None, exact(value))
         return self.memo[key]
+
+    def _room(self) -> None:
+        if len(self.graph) >= MAX_NODES:
+            check_nodes(len(self.graph) + 1)
 
     def value_of(self, i: int) -> float | None:
         g = self.graph
@@ -90,6 +96,7 @@ class Builder:
         """The node for op `name` applied to args, exactly as written."""
         key = (name, args)
         if key not in self.memo:
+            self._room()
             self.memo[key] = self.graph.add(OPS[name], args, self.span)
         return self.memo[key]
 

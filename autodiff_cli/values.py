@@ -7,11 +7,14 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from .errors import AutodiffError, UsageError
+from .errors import AutodiffError, LimitError, NameError_, UsageError
 
 Value = Any  # a float, or a numpy array
 
 _NAME = re.compile(r"[^\W\d]\w*\Z")
+NOT_FINITE = ("inf", "infinity", "nan")  # names to the parser: refused as values
+VALUE_HINT = ("a value is a finite number or an expression of numbers, pi and e, such as "
+              "pi/4 or 1e-3 (the largest float is about 1.8e308)")
 
 
 def split_top_level(text: str, sep: str = ",") -> list[tuple[int, str]]:
@@ -77,8 +80,14 @@ def parse_at(specs: Iterable[str], seed: int = 0) -> dict[str, Value]:
                 values[name] = value(rhs, (seed, 1, *map(ord, name)))
             except AutodiffError as err:
                 span = err.span or (0, len(rhs))
-                raise UsageError(f"--at {name}: {err.message}", spec,
-                                 (start + span[0], start + span[1]), hint=err.hint) from None
+                message, hint = err.message, err.hint
+                if isinstance(err, NameError_):  # a value names no variables
+                    word = rhs[span[0]:span[1]]
+                    if word.lower() in NOT_FINITE:
+                        message = f"{word} is not a finite number"
+                    hint = VALUE_HINT
+                raise UsageError(f"--at {name}: {message}", spec,
+                                 (start + span[0], start + span[1]), hint=hint) from None
     return values
 
 
@@ -92,8 +101,14 @@ def load_csv(path: str) -> Value:
 
     import numpy as np
 
+    from .limits import MAX_CSV_BYTES, MAX_ENTRIES, check_entries
+
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        with Path(path).open(encoding="utf-8-sig") as stream:
+            text = stream.read(MAX_CSV_BYTES + 1)
+        if len(text) > MAX_CSV_BYTES:
+            raise LimitError(f"{path} is longer than {MAX_CSV_BYTES:,} characters, the limit "
+                             "for a CSV file")
     except FileNotFoundError:
         raise UsageError(f"cannot read {path}: no such file") from None
     except UnicodeDecodeError:
@@ -123,6 +138,8 @@ def load_csv(path: str) -> Value:
                                  f"but the first row has {len(rows[0])}",
                                  hint="every row of a CSV matrix needs the same number of values")
             rows.append([n for n in numbers if n is not None])
+            if len(rows) * len(rows[0]) > MAX_ENTRIES:
+                check_entries(len(rows) * len(rows[0]), path)
     except csv.Error as err:
         raise UsageError(f"cannot read {path}, line {reader.line_num}: {err}") from None
     if not rows:

@@ -51,12 +51,54 @@ def print_table(table: Any, out: TextIO) -> None:
 def print_rich(renderable: Any, out: TextIO) -> None:
     from rich.console import Console
 
+    safe_for_terminal(renderable)
     color = fancy(out)
     console = Console(file=out if encodes_unicode(out) else _Encodable(out),
                       no_color=not color, color_system="auto" if color else None,
                       highlight=False, emoji=False, markup=False,
                       width=None if out.isatty() else _width())
     console.print(renderable)
+
+
+def safe_for_terminal(renderable: Any) -> Any:
+    """The renderable, changed in place so that rich prints it without harm: every text in
+    it (cells, headers, titles, tree labels) made printable (render/errors.printable: no
+    escape sequence from user input reaches the terminal; rich itself strips only a few
+    control codes, not ESC), and every table column that would cut its text with '…' made
+    to fold it onto the next line instead, so no name or number is ever cut short."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+    from rich.tree import Tree
+
+    from .errors import printable
+
+    def clean(item: Any) -> Any:
+        if isinstance(item, str):
+            return printable(item, newlines=True)
+        if isinstance(item, Text):
+            item.plain = printable(item.plain, newlines=True)  # same length: styles stay
+        else:
+            todo.append(item)
+        return item
+
+    todo: list[Any] = []
+    clean(renderable)
+    while todo:
+        item = todo.pop()
+        if isinstance(item, Group):
+            item.renderables[:] = [clean(r) for r in item.renderables]
+        elif isinstance(item, Tree):
+            item.label = clean(item.label)
+            todo.extend(item.children)
+        elif isinstance(item, Table):
+            item.title, item.caption = clean(item.title), clean(item.caption)
+            for column in item.columns:
+                if column.overflow == "ellipsis" and not column.no_wrap:
+                    column.overflow = "fold"
+                column.header, column.footer = clean(column.header), clean(column.footer)
+                column._cells[:] = [clean(cell) for cell in column._cells]
+    return renderable
 
 
 def _width() -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..grading import Answer, AnswerCheck
+from . import source_text
 from .gradreport import partial_symbol
 from .numbers import exact, human
 
@@ -73,5 +74,5 @@ def check_table(c: AnswerCheck, fancy: bool) -> Any:
         mark = Text("ok" if a.ok else "WRONG", style="bold red" if fancy and not a.ok else "")
         table.add_row(Text(answer_name(c, a)), human(a.expected), human(a.got),
                       human(a.difference), mark)
-    head = [Text(r.expression.strip())] + ([Text(f"at {at}")] if at else [])
+    head = [Text(source_text(r.expression))] + ([Text(f"at {at}")] if at else [])
     return Group(*head, Text(""), table, Text(""), Text(f"{verdict(c)}; {tolerance_text(c)}"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..api import GradResult
+from . import source_text
 from .matrix import is_array, matrix_table, shape_text, to_json, to_plain
 from .numbers import exact, human
 from .table import Table
@@ -43,7 +44,7 @@ def grad_table(r: GradResult, fancy: bool) -> Any:
     f = r.output or "f"
     target = {"sum": f"sum({f})", "seed_grad": f"sum(g*{f})"}.get(r.reduced, f)
     if not is_array(r.value) and not any(map(is_array, r.gradient.values())):
-        above = [r.expression.strip(), f"{f} = {human(r.value)}"]
+        above = [source_text(r.expression), f"{f} = {human(r.value)}"]
         if r.seed_grad is not None:
             target = f"g*{f}"
             above.append(reduction_note(f, r.value, r.seed_grad))
@@ -62,7 +63,7 @@ def _matrices(r: GradResult, f: str, target: str, fancy: bool) -> Any:
 
     from .table import to_rich
 
-    parts: list[Any] = [Text(r.expression.strip())]
+    parts: list[Any] = [Text(source_text(r.expression))]
     if is_array(r.value):
         parts += [Text(""), matrix_table(f, r.value, fancy),
                   Text(reduction_note(f, r.value, r.seed_grad))]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..gradreport import GradReport
+from . import source_text
 from .grad import grad_json, grad_plain, grad_table
 from .numbers import exact, human
 from .table import Table, to_rich
@@ -86,7 +87,7 @@ def report_table(r: GradReport, fancy: bool) -> Any:
     table = _table(fancy)
     for title in ("variable", "value", partial_symbol(f, "variable")):
         table.add_column(title, justify="left" if title == "variable" else "right")
-    parts: list[Any] = [Text(res.expression.strip()), Text(f"{f} = {human(res.value)}"),
+    parts: list[Any] = [Text(source_text(res.expression)), Text(f"{f} = {human(res.value)}"),
                         Text(""), table]
     if r.order != 1:
         table.add_column(partial_symbol(f, "variable", r.order), justify="right")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..higher import HessianResult
+from . import source_text
 from .numbers import exact, human
 
 
@@ -46,5 +47,5 @@ def hessian_table(r: HessianResult, fancy: bool) -> Any:
         matrix.add_column(Text(name), justify="right")
     for name, cols in r.hessian.items():
         matrix.add_row(Text(name), *(human(h) for h in cols.values()))
-    return Group(Text(r.expression.strip()), Text(f"{f} = {human(r.value)}"), Text(""), grad,
+    return Group(Text(source_text(r.expression)), Text(f"{f} = {human(r.value)}"), Text(""), grad,
                  Text(""), matrix)

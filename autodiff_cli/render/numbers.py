@@ -6,7 +6,10 @@ import math
 
 
 def human(x: float) -> str:
-    """How a person writes it: 15, 0.333333, -2.5, 1.5e-07."""
+    """How a person writes it: 15, 0.333333, -2.5, 1.5e-07 (and inf, -inf, nan, which the
+    numeric policy keeps out of every report but check's difference of two huge numbers)."""
+    if not math.isfinite(x):
+        return str(x)
     if x == int(x) and abs(x) < 1e15:
         return "-0" if x == 0 and math.copysign(1.0, x) < 0 else str(int(x))
     return f"{x:.6g}"

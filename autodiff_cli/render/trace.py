@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..trace import ChainSum, Step, TraceNode, TraceReport, partial, vjp_text
+from . import source_text
 from .grad import grad_json, reduction_note
 from .matrix import SMALL_SIDE, is_array, is_small, matrix_lines, shape_text, to_json
 from .numbers import exact, human
@@ -134,7 +135,7 @@ def trace_table(r: TraceReport, fancy: bool, max_rows: int = MAX_ROWS,
     from rich.console import Group
     from rich.text import Text
 
-    parts: list[Any] = [Text(r.expression.strip()), _cell(r.output_name, r.value)]
+    parts: list[Any] = [Text(source_text(r.expression)), _cell(r.output_name, r.value)]
     note = reduction_note(r.output_name, r.value, r.seed_grad)
     if note:
         parts.append(Text(note))

@@ -25,7 +25,7 @@ from typing import Any
 
 from .api import compile, wanted
 from .engine import Graph
-from .errors import AutodiffError
+from .errors import AutodiffError, UsageError
 
 CACHE_SIZE = 1024
 MAX_ID_DEPTH = 100  # an "id" is written back as it came, within Python's recursion limit
@@ -111,17 +111,32 @@ def one(line: str, number: int, cache: Cache, mode: str = "reverse") -> dict[str
         graph = cache.graph(expr, tuple(point))
         names = wanted(list(graph.variables), wrt, option='"wrt"')
         graph.set_values(point)
-        value = graph.forward()
+        value = _scalar(graph.forward(), graph)
         if mode == "forward":
             gradient = {n: graph.tangents(n)[graph.output] for n in names}
         else:
             adjoint = graph.backward()
-            gradient = {n: adjoint[graph.variables[n]] for n in names}
+            gradient = {n: float(adjoint[graph.variables[n]]) for n in names}
     except AutodiffError as err:
         column = err.column if err.source == expr else None
         return _error(ident, err.kind, err.message, column)
     return {"id": ident, "expression": expr, "value": value,
             "at": {n: point[n] for n in graph.variables}, "gradient": gradient}
+
+
+def _scalar(value: Any, graph: Graph) -> float:
+    """The output as a float; an array output is an error (a line's result is numbers)."""
+    if isinstance(value, float):
+        return value
+    import numpy as np
+
+    from .arrays import shape_text
+
+    if np.ndim(value) == 0:
+        return float(value)
+    raise UsageError(f"the output has shape {shape_text(value)}; --batch gives the value and "
+                     "gradient of scalar outputs only", graph.source, graph.spans[graph.output],
+                     hint="sum(...) or mean(...) makes one number of it")
 
 
 def _depth(value: Any) -> int:

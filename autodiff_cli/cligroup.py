@@ -8,6 +8,7 @@ Two things Typer does not do on its own:
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +19,7 @@ from typer.core import TyperGroup
 from typer.exceptions import Abort
 
 EXPR = "expr"  # the name of the EXPR argument of grad, trace, graph, hessian, diff, check
+_OPTION = re.compile(r"--[A-Za-z][-\w]*(=|\Z)")  # what can only be meant as an option
 
 
 class Group(TyperGroup):
@@ -78,8 +80,9 @@ def _say(lines: list[str], code: int) -> int:
 def expression_first(cmd: click.Command, args: list[str], help_names: Sequence[str]
                      ) -> list[str]:
     """args with an EXPR that starts with a single '-' ("-x^2", "-1") moved behind "--",
-    where click reads it as the argument it is. Words that start with "--", and the
-    command's own short options (-f, -h, -o), stay options; "-- -f" gives such an EXPR."""
+    where click reads it as the argument it is. Words that look like long options
+    (--name, --name=value) and the command's own short options (-f, -h, -o) stay
+    options; "-- --x" or "-- -f" gives such an EXPR."""
     params = cmd.params
     if "--" in args or not any(p.name == EXPR and p.param_type_name == "argument"
                                for p in params):
@@ -96,7 +99,7 @@ def expression_first(cmd: click.Command, args: list[str], help_names: Sequence[s
         if word in takes_value:
             i += 2 if takes_value[word] else 1
             continue
-        if word.startswith("--") or _is_option(word, takes_value) or \
+        if _OPTION.match(word) or _is_option(word, takes_value) or \
                 not word.startswith("-") or word == "-":
             i += 1
             continue

@@ -12,7 +12,9 @@ from .errors import LimitError
 
 MAX_CHARS = 10_000_000  # characters of one source: EXPR, --file, standard input, a batch line
 MAX_TOKENS = 3_000_000  # its numbers, names, operators, brackets and separators
+MAX_REPORT_TOKENS = 1_000_000  # tokens of a source that trace and graph report node by node
 MAX_NODES = 5_000_000  # nodes of one graph, the graphs of symbolic derivatives included
+MAX_TANGENTS = 10_000_000  # tangents a forward-mode trace keeps: variables x nodes
 MAX_ENTRIES = 10_000_000  # entries of one array value (80 MB): a CSV file, randn, a result
 MAX_TOTAL_ENTRIES = 50_000_000  # entries of all array values of one graph together
 MAX_CSV_BYTES = 200_000_000  # size of a CSV file given with --at NAME=FILE.csv
@@ -22,17 +24,17 @@ MAX_CSV_BYTES = 200_000_000  # size of a CSV file given with --at NAME=FILE.csv
 _TOKEN = re.compile(r"[^\W\d]\w*|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|\*\*|#[^\n]*|\S")
 
 
-def check_source(source: str) -> None:
-    """Raise LimitError if source is longer than MAX_CHARS or has more than MAX_TOKENS
+def check_source(source: str, max_tokens: int = MAX_TOKENS, what: str = "") -> None:
+    """Raise LimitError if source is longer than MAX_CHARS or has more than max_tokens
     tokens. Costs one pass of a regular expression (C speed), and none for short text."""
     if len(source) > MAX_CHARS:
         raise LimitError(f"the input has {len(source):,} characters; the limit is "
                          f"{MAX_CHARS:,}", hint=HINT)
-    if len(source) > MAX_TOKENS:
+    if len(source) > max_tokens:
         tokens = _TOKEN.subn("", source)[1]
-        if tokens > MAX_TOKENS:
+        if tokens > max_tokens:
             raise LimitError(f"the input has {tokens:,} tokens (numbers, names, operators "
-                             f"and brackets); the limit is {MAX_TOKENS:,}", hint=HINT)
+                             f"and brackets); the limit{what} is {max_tokens:,}", hint=HINT)
 
 
 def read_text(stream: TextIO, what: str) -> str:
@@ -62,6 +64,14 @@ def bounded_lines(stream: TextIO) -> Iterator[str]:
 def check_nodes(count: int) -> None:
     if count > MAX_NODES:
         raise LimitError(f"the graph would have more than {MAX_NODES:,} nodes", hint=HINT)
+
+
+def check_tangents(variables: int, nodes: int) -> None:
+    if variables * nodes > MAX_TANGENTS:
+        raise LimitError(f"a forward-mode trace of {nodes:,} nodes and {variables:,} variables "
+                         f"keeps {variables * nodes:,} tangents; the limit is "
+                         f"{MAX_TANGENTS:,}", hint="--wrt names fewer variables; grad --mode "
+                         "forward keeps only the output's tangents")
 
 
 def check_entries(entries: int, what: str = "an array") -> None:

@@ -53,22 +53,32 @@ def grad(expression: str, at: Mapping[str, Any] | None = None,
     if mode == "reverse":
         result = reverse_grad(expression, at, wrt)
         return ModeResult(result, mode, passes(mode, len(result.gradient)))
-    duals = dual_numbers(expression, at, wrt)
-    graph, out = duals.graph, duals.graph.output
-    point = {n: duals.value[i] for n, i in graph.variables.items()}
-    gradient = {n: t[out] for n, t in duals.tangent.items()}
-    result = GradResult(expression, duals.value[out], point, gradient, graph.output_name)
+    graph, names = _evaluated(expression, at, wrt)
+    out = graph.output
+    point = {n: graph.values[i] for n, i in graph.variables.items()}
+    gradient = {n: graph.tangents(n)[out] for n in names}  # one pass each, kept: the output's
+    result = GradResult(expression, graph.values[out], point, gradient, graph.output_name)
     return ModeResult(result, mode, passes(mode, len(gradient)))
+
+
+def _evaluated(expression: str, at: Mapping[str, Any] | None, wrt: Iterable[str] | None
+               ) -> tuple[Graph, list[str]]:
+    """The graph at the point after its forward pass, and the variables asked for."""
+    point = {name: _checked(name, x) for name, x in (at or {}).items()}
+    graph = compile(expression, point)
+    names = wanted(list(graph.variables), wrt)
+    graph.set_values(point)
+    graph.forward()
+    return graph, names
 
 
 def dual_numbers(expression: str, at: Mapping[str, Any] | None = None,
                  wrt: Iterable[str] | None = None) -> DualNumbers:
     """Every node's value and its tangent with respect to each variable in wrt (all if
     None): one forward pass of dual numbers per variable. Scalars only. For `trace`."""
-    point = {name: _checked(name, x) for name, x in (at or {}).items()}
-    graph = compile(expression, point)
-    names = wanted(list(graph.variables), wrt)
-    graph.set_values(point)
-    graph.forward()
+    from .limits import check_tangents
+
+    graph, names = _evaluated(expression, at, wrt)
+    check_tangents(len(names), len(graph))
     tangent = {name: graph.tangents(name) for name in names}
     return DualNumbers(graph, list(graph.values), tangent)

@@ -103,7 +103,10 @@ def read_source(expr: str | None, file: Path | None) -> str:
         raise UsageError("missing EXPR", hint='for example: autodiff grad "(a+b)*(b+1)" '
                          "--at a=3,b=2")
     if expr == "-":
-        return read_text(sys.stdin, "standard input")
+        try:
+            return read_text(sys.stdin, "standard input")
+        except (OSError, UnicodeDecodeError) as err:
+            raise UsageError(f"cannot read standard input: {err}") from None
     return expr
 
 
@@ -409,6 +412,8 @@ def _grad_batch(path: str, expr: str | None, file: Path | None, at: list[str] | 
     if others:
         return fail(UsageError(f"--batch reads everything from its file; leave out "
                                f"{', '.join(others)}"))
+    if path == "-" and hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="replace")  # a line that is not UTF-8: a JSON error
     try:
         stream = sys.stdin if path == "-" else \
             open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 (closed below)

@@ -166,8 +166,18 @@ def command(draw: st.DrawFn) -> tuple[list[str], str | None, str]:
     return args, text if stdin else None, fmt
 
 
+def _bytes(text: str) -> bytes:
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
 def check_run(cli: Any, args: list[str], stdin: str | None, fmt: str) -> Any:
-    result = cli(*args, input=stdin)
+    """Run a command line; stdin as the bytes a shell would pass (a lone surrogate from
+    bytes that are not UTF-8 goes back to those bytes, or is written as UTF-8 would not)."""
+    data = None if stdin is None else _bytes(stdin)
+    result = cli(*args, input=data)
     event(f"{args[0]} exit {result.exit_code}")
     note(repr((args, stdin, result.exit_code, result.stdout[:2000], result.stderr[:2000])))
     assert result.exception is None or isinstance(result.exception, SystemExit), \

@@ -51,7 +51,7 @@ def _mean_axis(x: Array, axis: Array) -> Array:
     return x if np.ndim(x) == 0 else np.mean(x, axis=_axis(x, axis))
 
 
-MAX_ENTRIES = 10**7
+MAX_ENTRIES = 10**7  # = limits.MAX_ENTRIES: randn and zeros make at most this many
 
 
 def _shape(r: Array, c: Array) -> tuple[int, int]:

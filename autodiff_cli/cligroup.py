@@ -53,8 +53,8 @@ def run(main: Any) -> int:
     except ClickException as err:
         lines = [f"error: {printable(err.format_message())}"]
         ctx = getattr(err, "ctx", None)
-        if ctx is not None:
-            lines.append(f"hint: {printable(ctx.command_path)} --help shows the options")
+        path = printable(ctx.command_path) if ctx is not None else "autodiff"
+        lines.append(f"hint: {path} --help shows the options")
         return _say(lines, err.exit_code)
     except Abort:
         return _say(["interrupted"], 130)

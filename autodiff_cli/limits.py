@@ -24,9 +24,11 @@ MAX_CSV_BYTES = 200_000_000  # size of a CSV file given with --at NAME=FILE.csv
 _TOKEN = re.compile(r"[^\W\d]\w*|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|\*\*|#[^\n]*|\S")
 
 
-def check_source(source: str, max_tokens: int = MAX_TOKENS, what: str = "") -> None:
+def check_source(source: str, max_tokens: int | None = None, what: str = "") -> None:
     """Raise LimitError if source is longer than MAX_CHARS or has more than max_tokens
-    tokens. Costs one pass of a regular expression (C speed), and none for short text."""
+    (MAX_TOKENS) tokens. Costs one pass of a regular expression (C speed), and nothing for
+    text shorter than the limit."""
+    max_tokens = MAX_TOKENS if max_tokens is None else max_tokens
     if len(source) > MAX_CHARS:
         raise LimitError(f"the input has {len(source):,} characters; the limit is "
                          f"{MAX_CHARS:,}", hint=HINT)

@@ -15,11 +15,10 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from . import ast
+from . import ast, limits
 from .derivatives import rule_tree
 from .engine import Graph
 from .errors import Span, UsageError
-from .limits import MAX_NODES, check_nodes
 from .ops import CONST, CONSTANTS, FUNCTIONS, OPS, VAR, Op
 from .render.numbers import exact
 
@@ -61,8 +60,8 @@ class Builder:
         return self.memo[key]
 
     def _room(self) -> None:
-        if len(self.graph) >= MAX_NODES:
-            check_nodes(len(self.graph) + 1)
+        if len(self.graph) >= limits.MAX_NODES:
+            limits.check_nodes(len(self.graph) + 1)
 
     def value_of(self, i: int) -> float | None:
         g = self.graph

@@ -118,11 +118,12 @@ def trace(expression: str, at: Mapping[str, Value] | None = None,
     >>> [s.rule for s in r.steps[:2]], r.gradient
     (['d', 'c'], {'a': 35.0})
     """
+    from . import limits
     from .api import _checked, _plain, _same_shape, compile, wanted
-    from .limits import MAX_REPORT_TOKENS, check_source
     from .modes import MODES, dual_numbers, passes
 
-    check_source(expression, MAX_REPORT_TOKENS, " of a report node by node (trace, graph)")
+    limits.check_source(expression, limits.MAX_REPORT_TOKENS,
+                        " of a report node by node (trace, graph)")
 
     if mode is not None and mode not in MODES:
         raise UsageError(f"unknown mode {mode!r}; the modes are {', '.join(MODES)}")

@@ -252,7 +252,15 @@ class Graph:
             raise self._derivative_error(i) from None
         if not math.isfinite(sum(t)):
             self._check_finite_gradients(t)
+            raise self._tangent_overflow(t, name)
         return t
+
+    def _tangent_overflow(self, t: list[float], name: str) -> MathError:
+        """The first node whose tangent is not finite though its inputs' are: the product
+        of finite numbers that overflowed there."""
+        bad = next(i for i, x in enumerate(t) if not math.isfinite(x))
+        return MathError(f"{self._where(bad)}: overflow: the derivative with respect to "
+                         f"{name} is too large for a float here", self.source, self.spans[bad])
 
     def local(self, i: int, k: int) -> Value:
         """The local derivative d node_i / d input_k at the current values."""

@@ -32,9 +32,10 @@ class Group(TyperGroup):
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
-             **extra: Any) -> Any:
-        code = run(lambda: super(Group, self).main(args, prog_name, complete_var,
-                                                   standalone_mode=False, **extra))
+             windows_expand_args: bool = True, **extra: Any) -> Any:
+        code = run(lambda: super(Group, self).main(
+            args, prog_name, complete_var, standalone_mode=False,
+            windows_expand_args=windows_expand_args, **extra))
         if standalone_mode:
             sys.exit(code)
         return code

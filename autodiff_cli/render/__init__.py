@@ -53,7 +53,8 @@ def print_rich(renderable: Any, out: TextIO) -> None:
 
     safe_for_terminal(renderable)
     color = fancy(out)
-    console = Console(file=out if encodes_unicode(out) else _Encodable(out),
+    file: Any = out if encodes_unicode(out) else _Encodable(out)
+    console = Console(file=file,
                       no_color=not color, color_system="auto" if color else None,
                       highlight=False, emoji=False, markup=False,
                       width=None if out.isatty() else _width())

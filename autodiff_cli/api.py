@@ -61,21 +61,43 @@ def grad(expression: str, at: Mapping[str, Any] | None = None,
     >>> r.value, r.gradient
     (15.0, {'a': 3.0, 'b': 8.0})
     """
-    point = {name: _checked(name, x) for name, x in {**(at or {}), **values}.items()}
+    e = evaluate(expression, {**(at or {}), **values}, wrt, seed_grad=seed_grad,
+                 random_seed=random_seed)
+    graph, g = e.graph, e.adjoints
+    return GradResult(expression, e.value, {n: e.point[n] for n in graph.variables},
+                      {n: _plain(g[graph.variables[n]]) for n in e.order}, graph.output_name,
+                      e.seed_grad)
+
+
+@dataclass
+class Evaluated:
+    """A graph after one forward pass and one reverse sweep, with what went in."""
+
+    graph: Graph
+    point: dict[str, Any]  # the checked values of the variables
+    order: list[str]  # the variables to report, in order
+    value: Any
+    seed_grad: Any
+    adjoints: list[Any]  # d output / d node, for every node
+
+
+def evaluate(expression: str, at: Mapping[str, Any], wrt: Iterable[str] | None = None, *,
+             seed_grad: Any = None, random_seed: int = 0, restrict: bool = True) -> Evaluated:
+    """Compile, run forward and backward. With restrict, only the variables in wrt are
+    differentiated by, so derivatives nobody asked for need not exist."""
+    point = {name: _checked(name, x) for name, x in at.items()}
     graph = compile(expression, point)
     order = wanted(list(graph.variables), wrt)
-    graph.restrict(order)  # derivatives nobody asked for need not exist
+    if restrict:
+        graph.restrict(order)
     graph.random_key = (random_seed, 0)
     graph.set_values(point)
     value = graph.forward()
     if seed_grad is not None:
         seed_grad = _plain(_checked("--seed-grad", seed_grad))
         _same_shape(seed_grad, value)
-    g = graph.backward(seed_grad)
-    value = _plain(value)
-    gradient = {name: _plain(g[graph.variables[name]]) for name in order}
-    return GradResult(expression, value, {n: point[n] for n in graph.variables},
-                      {n: gradient[n] for n in order}, graph.output_name, seed_grad)
+    adjoints = graph.backward(seed_grad)
+    return Evaluated(graph, point, order, _plain(value), seed_grad, adjoints)
 
 
 def _same_shape(seed_grad: Any, value: Any) -> None:

@@ -119,7 +119,7 @@ def trace(expression: str, at: Mapping[str, Value] | None = None,
     (['d', 'c'], {'a': 35.0})
     """
     from . import limits
-    from .api import _checked, _plain, _same_shape, compile, wanted
+    from .api import _checked, evaluate
     from .modes import MODES, dual_numbers, passes
 
     limits.check_source(expression, limits.MAX_REPORT_TOKENS,
@@ -134,17 +134,11 @@ def trace(expression: str, at: Mapping[str, Value] | None = None,
                              hint="leave out --seed-grad, or use --mode reverse")
         report = build_forward(dual_numbers(expression, point, wrt))
     else:
-        graph = compile(expression, point)
-        graph.random_key = (random_seed, 0)
-        graph.set_values(point)
-        value = graph.forward()
-        if seed_grad is not None:
-            seed_grad = _plain(_checked("--seed-grad", seed_grad))
-            _same_shape(seed_grad, value)
-        report = build(graph, graph.backward(seed_grad), seed_grad)
+        e = evaluate(expression, point, wrt, seed_grad=seed_grad, random_seed=random_seed,
+                     restrict=False)  # trace shows the whole backward pass
+        report = build(e.graph, e.adjoints, e.seed_grad)
         if wrt is not None:
-            report.gradient = {n: report.gradient[n]
-                               for n in wanted(list(graph.variables), wrt)}
+            report.gradient = {n: report.gradient[n] for n in e.order}
     if mode is not None:
         report.mode, report.passes = mode, passes(mode, len(report.gradient))
     return report

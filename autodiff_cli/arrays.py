@@ -23,7 +23,7 @@ def _softplus(x: Array) -> Array:
 
 
 def _step(x: Array) -> Array:
-    return (x > 0).astype(float)
+    return np.greater(x, 0).astype(float)  # a 0-d result for a float x, too
 
 
 def _relu(x: Array) -> Array:

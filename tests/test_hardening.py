@@ -234,6 +234,28 @@ def test_deep_input_never_overflows_the_stack(cli: Any, shape: str) -> None:
     assert all(finite_json(line)["id"] in (0, 1) for line in result.stdout.splitlines())
 
 
+def test_every_function_on_scalars_inside_an_array_graph() -> None:
+    """randn or a literal makes the whole graph run on numpy; scalar inputs still work
+    (step and relu once called .astype on a plain bool)."""
+    from autodiff_cli.ops import FUNCTIONS
+
+    for name, arities in sorted(FUNCTIONS.items()):
+        for n in arities:
+            call = f"{name}({', '.join(['a'] * n)})"
+            for a in (1.0, 0.0, -1.0):
+                try:
+                    scalar = grad(call, {"a": a})
+                except AutodiffError:
+                    continue
+                try:
+                    mixed = grad(f"{call} + sum(zeros(1, 1))", {"a": a})
+                except MathError:  # numpy's domain checks may be stricter at an edge
+                    continue
+                assert math.isclose(mixed.value, scalar.value, rel_tol=1e-12), call
+                assert all(math.isclose(mixed.gradient[k], g, rel_tol=1e-12, abs_tol=1e-300)
+                           for k, g in scalar.gradient.items()), call
+
+
 # -- the numeric policy (README: Numeric policy) --------------------------------------------
 
 MATH_ERRORS = [  # expression, point, start of the message, span of the op

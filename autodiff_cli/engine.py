@@ -250,15 +250,16 @@ class Graph:
                 t[i] = dt
         except (ArithmeticError, ValueError):
             raise self._derivative_error(i) from None
-        if not math.isfinite(sum(t)):
+        if not math.isfinite(sum(t)):  # or the sum alone overflowed
             self._check_finite_gradients(t)
-            raise self._tangent_overflow(t, name)
+            bad = next((i for i, x in enumerate(t) if not math.isfinite(x)), None)
+            if bad is not None:
+                raise self._tangent_overflow(bad, name)
         return t
 
-    def _tangent_overflow(self, t: list[float], name: str) -> MathError:
-        """The first node whose tangent is not finite though its inputs' are: the product
-        of finite numbers that overflowed there."""
-        bad = next(i for i, x in enumerate(t) if not math.isfinite(x))
+    def _tangent_overflow(self, bad: int, name: str) -> MathError:
+        """Node bad is the first whose tangent is not finite though its inputs' are: the
+        product of finite numbers overflowed there."""
         return MathError(f"{self._where(bad)}: overflow: the derivative with respect to "
                          f"{name} is too large for a float here", self.source, self.spans[bad])
 

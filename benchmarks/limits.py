@@ -46,9 +46,9 @@ def measure(args: list[str], text: str) -> tuple[float, float, int, str]:
 
 def report(label: str, args: list[str], text: str) -> None:
     wall, peak, code, err = measure(args, text)
-    shown = " ".join(a if len(a) < 30 else a[:27] + "..." for a in args)
-    print(f"{label:<28} {shown:<42} {wall:7.2f} s {peak:7.0f} MB  exit {code}"
-          + (f"  {err}" if code else ""), flush=True)
+    shown = " ".join("x0..x19=1" if a == AT else a for a in args)
+    print(f"{label:<28} {shown:<52} {wall:7.2f} s {peak:7.0f} MB  exit {code}"
+          + (f"  {err}" if code == 2 else ""), flush=True)
 
 
 COMMANDS = [
@@ -74,7 +74,7 @@ def main() -> None:
 
     print(f"limits: {limits.MAX_CHARS:,} characters, {limits.MAX_TOKENS:,} tokens "
           f"({limits.MAX_REPORT_TOKENS:,} for trace and graph), {limits.MAX_NODES:,} nodes")
-    print(f"{'input':<28} {'command':<42} {'wall':>9} {'peak':>10}")
+    print(f"{'input':<28} {'command':<52} {'wall':>9} {'peak':>10}")
     for n in (10**5,) if quick else (10**5, 10**6):
         text = total(n)
         for args in COMMANDS:

@@ -114,7 +114,7 @@ def sized(name: str, fn: Callable[[Array, Array], Array]) -> Callable[[Array, Ar
     from .limits import MAX_ENTRIES, check_entries
 
     def checked(x: Array, y: Array) -> Array:
-        if np.size(x) * np.size(y) > MAX_ENTRIES:  # else the result cannot be larger
+        if getattr(x, "size", 1) * getattr(y, "size", 1) > MAX_ENTRIES:  # else it fits
             check_entries(_entries(name, np.shape(x), np.shape(y)), "the result")
         return fn(x, y)
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .api import GradResult, grad, wanted
+from .api import GradResult, grad, is_scalar, wanted
 from .errors import UsageError
 
 RTOL = 1e-6
@@ -64,6 +64,14 @@ def check_answers(expression: str, at: Mapping[str, Any] | None = None,
     result = grad(expression, at)
     wanted(list(result.gradient), list(expect), option="--expect")
     result.gradient = {n: result.gradient[n] for n in expect} if expect else result.gradient
+    for what, got in ([("the value", result.value)] if value is not None else []) + \
+            [(f"the derivative by {n}", result.gradient[n]) for n in expect]:
+        if not is_scalar(got):
+            from .arrays import shape_text
+
+            raise UsageError(f"check compares numbers, and {what} has shape "
+                             f"{shape_text(got)}", hint="check a scalar: sum(...) or an "
+                             "entry's own expression")
     answers = []
     if value is not None:
         answers.append(Answer("value", value, result.value, close(result.value, value, rtol,

@@ -389,6 +389,14 @@ def test_non_finite_options_are_usage_errors(cli: Any, args: list[str]) -> None:
     failed(cli(*args), 2)
 
 
+def test_check_compares_numbers_and_says_so_for_arrays(cli: Any) -> None:
+    assert "the value has shape (1)" in failed(cli("check", "([0]).T", "--value", "1"), 2)
+    err = failed(cli("check", "sum(X*x)", "--at", "x=1,X=[1,2]", "--expect", "X=1"), 2)
+    assert "the derivative by X has shape (2)" in err
+    out = ok(cli("check", "sum(X*x)", "--at", "x=1,X=[1,2]", "--expect", "x=3")).stdout
+    assert "at X = (2), x = 1" in out
+
+
 def test_check_difference_beyond_the_floats_is_inf_not_a_crash(cli: Any) -> None:
     result = cli("check", "x", "--at", "x=1e308", "--value", "-1e308", "--format", "plain")
     assert result.exit_code == 1 and result.stdout == "value -1e+308 1e+308 WRONG\n"

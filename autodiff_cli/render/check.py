@@ -8,6 +8,7 @@ from typing import Any
 from ..grading import Answer, AnswerCheck
 from . import source_text
 from .gradreport import partial_symbol
+from .matrix import is_array, shape_text
 from .numbers import exact, human
 
 
@@ -63,7 +64,8 @@ def check_table(c: AnswerCheck, fancy: bool) -> Any:
     from rich.text import Text
 
     r = c.result
-    at = ", ".join(f"{n} = {human(x)}" for n, x in r.at.items())
+    at = ", ".join(f"{n} = {human(x) if not is_array(x) else shape_text(x)}"
+                   for n, x in r.at.items())
     table = Table(box=box.SIMPLE_HEAD if fancy else None, show_edge=False,
                   header_style="bold" if fancy else "", pad_edge=False)
     table.add_column("answer")

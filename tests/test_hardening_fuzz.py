@@ -208,10 +208,10 @@ def test_every_command_exits_cleanly(cli: Any, cmd: tuple[list[str], str | None,
         from autodiff_cli.values import parse_at
 
         source = stdin if stdin is not None else args[1]
-        if OPTION_LIKE.match(source) or (stdin is not None and _bytes(stdin) !=
-                                         stdin.encode("utf-8", "replace")):
-            return  # click's unknown option (README: EXPR "--x" needs "--"); or stdin that
-            # is not UTF-8, which the CLI refuses before it reads --at
+        not_utf8 = stdin is not None and _bytes(stdin) != stdin.encode("utf-8", "replace")
+        if OPTION_LIKE.match(source) or source in ("-", "--") or not_utf8:
+            return  # the CLI's own reading of "--x", "--" (README: put "--" before such an
+            # EXPR) and "-" (standard input); stdin that is not UTF-8, refused before --at
         try:
             grad(source, parse_at([a for k, a in itertools.pairwise(args) if k == "--at"]))
         except AutodiffError as err:

@@ -3,8 +3,8 @@
 Exit codes: 0 success, 1 math error, 2 usage or parse error.
 """
 
-from __future__ import annotations
 
+import copy
 import math
 import sys
 from enum import Enum
@@ -181,7 +181,7 @@ def _inputs(expr: str | None, file: Path | None, at: list[str] | None, seed: int
 
 def _trace_report(expr: str | None, file: Path | None, at: list[str] | None, seed: int,
                   seed_grad: str | None, wrt: str | None = None,
-                  mode: Mode | None = None) -> TraceReport:
+                  mode: "Mode | None" = None) -> "TraceReport":
     """The report behind trace and graph."""
     from .trace import trace as compute
 
@@ -363,7 +363,23 @@ def main() -> None:
     (cligroup.Group turns every failure into one; this catches what happens outside it)."""
     from .cligroup import run
 
-    sys.exit(run(lambda: app(standalone_mode=False)))
+    sys.exit(run(lambda: app_for(sys.argv[1:])(standalone_mode=False)))
+
+
+def app_for(args: list[str]) -> typer.Typer:
+    """The app, with only the command named on the line when there is one: Typer builds
+    every command's options from its signature on each run, and start-up is a feature."""
+    if args and not args[0].startswith("-"):
+        only = [c for c in app.registered_commands if _command_name(c) == args[0]]
+        if only:
+            one = copy.copy(app)
+            one.registered_commands = only
+            return one
+    return app
+
+
+def _command_name(info: Any) -> str:
+    return str(info.name or info.callback.__name__.lower().replace("_", "-"))
 
 
 # -- the toolkit: grad --mode/--check/--order/--batch, hessian, diff, check -------------

@@ -343,13 +343,13 @@ class Graph:
 
         v = self.values
         i = -1
-        total = sum(np.size(x) for x in v if type(x) is not float)  # the leaves' entries
+        total = sum(getattr(x, "size", 1) for x in v)  # entries, before the ops are run
         with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
             try:
                 for i, f, a, b in self._array_plan()[0]:
                     x = v[i] = f(v[a]) if b < 0 else f(v[a], v[b])
                     if type(x) is not float:
-                        total += np.size(x)
+                        total += x.size
                         if total > MAX_TOTAL_ENTRIES:
                             raise self._too_large(i, MAX_TOTAL_ENTRIES)
             except (ArithmeticError, ValueError, IndexError) as exc:

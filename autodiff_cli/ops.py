@@ -32,6 +32,9 @@ class Op:
     # {x}, {y} (the inputs) and {z} (the output); printed by trace
     vjp_rule: tuple[str, ...] = ()
     creates: bool = False  # makes a new array from its arguments (a shape): a constant
+    array: str = ""  # on arrays: numpy's function of this name if not the op's own name
+    # (arrays.py defines the ones numpy lacks: sigmoid, relu, ...)
+    latex: str = ""  # how a function prints in LaTeX, over {x} and {y}; else \operatorname
 
     @property
     def written(self) -> str:
@@ -103,32 +106,36 @@ _ATTR = "x > 0, or x = 0 with y >= 0, or x < 0 with a whole y"
 
 OPS: dict[str, Op] = {op.name: op for op in (
     _infix("add", "+", 1, operator.add, ("1", "1")),
-    _infix("sub", "-", 1, operator.sub, ("1", "-1")),
-    _infix("mul", "*", 2, operator.mul, ("y", "x")),
-    _infix("div", "/", 2, operator.truediv, ("1/y", "-x/y^2"), domain="a non-zero divisor"),
+    _infix("sub", "-", 1, operator.sub, ("1", "-1"), array="subtract"),
+    _infix("mul", "*", 2, operator.mul, ("y", "x"), array="multiply"),
+    _infix("div", "/", 2, operator.truediv, ("1/y", "-x/y^2"), domain="a non-zero divisor",
+           array="divide"),
     _infix("pow", "^", 4, math.pow, ("y*x^(y - 1)", "xlogy(z, x)"), domain=_ATTR,
-           note="d/dy needs x > 0"),
-    _infix("neg", "-", 3, operator.neg, ("-1",)),
-    _fn("sin", math.sin, "cos(x)"),
-    _fn("cos", math.cos, "-sin(x)"),
-    _fn("tan", math.tan, "1 + z*z"),
+           note="d/dy needs x > 0", array="power"),
+    _infix("neg", "-", 3, operator.neg, ("-1",), array="negative"),
+    _fn("sin", math.sin, "cos(x)", latex=r"\sin\left({x}\right)"),
+    _fn("cos", math.cos, "-sin(x)", latex=r"\cos\left({x}\right)"),
+    _fn("tan", math.tan, "1 + z*z", latex=r"\tan\left({x}\right)"),
     _fn("asin", math.asin, "1/sqrt(1 - x*x)", domain="-1 <= x <= 1",
-        note="not finite at x = -1 and x = 1: an error"),
+        note="not finite at x = -1 and x = 1: an error",
+        array="arcsin", latex=r"\arcsin\left({x}\right)"),
     _fn("acos", math.acos, "-1/sqrt(1 - x*x)", domain="-1 <= x <= 1",
-        note="not finite at x = -1 and x = 1: an error"),
-    _fn("atan", math.atan, "1/(1 + x*x)"),
-    _fn("sinh", math.sinh, "cosh(x)"),
-    _fn("cosh", math.cosh, "sinh(x)"),
-    _fn("tanh", math.tanh, "1 - z*z"),
-    _fn("exp", math.exp, "z"),
-    _fn("log", math.log, "1/x", domain="x > 0"),
+        note="not finite at x = -1 and x = 1: an error",
+        array="arccos", latex=r"\arccos\left({x}\right)"),
+    _fn("atan", math.atan, "1/(1 + x*x)", array="arctan", latex=r"\arctan\left({x}\right)"),
+    _fn("sinh", math.sinh, "cosh(x)", latex=r"\sinh\left({x}\right)"),
+    _fn("cosh", math.cosh, "sinh(x)", latex=r"\cosh\left({x}\right)"),
+    _fn("tanh", math.tanh, "1 - z*z", latex=r"\tanh\left({x}\right)"),
+    _fn("exp", math.exp, "z", latex=r"\exp\left({x}\right)"),
+    _fn("log", math.log, "1/x", domain="x > 0", latex=r"\ln\left({x}\right)"),
     _fn("logb", _logb, "1/(x*log(y))", "-z/(y*log(y))", call="log",
-        domain="x > 0, b > 0, b != 1"),
-    _fn("log2", math.log2, "1/(x*log(2))", domain="x > 0"),
-    _fn("log10", math.log10, "1/(x*log(10))", domain="x > 0"),
-    _fn("sqrt", math.sqrt, "1/(2*z)", domain="x >= 0", note="not finite at x = 0: an error"),
-    _fn("abs", abs, "sign(x)", note="0 at x = 0"),
-    _fn("sigmoid", _sigmoid, "z*(1 - z)"),
+        domain="x > 0, b > 0, b != 1", latex=r"\log_{{y}}\left({x}\right)"),
+    _fn("log2", math.log2, "1/(x*log(2))", domain="x > 0", latex=r"\log_{2}\left({x}\right)"),
+    _fn("log10", math.log10, "1/(x*log(10))", domain="x > 0", latex=r"\log_{10}\left({x}\right)"),
+    _fn("sqrt", math.sqrt, "1/(2*z)", domain="x >= 0", note="not finite at x = 0: an error",
+        latex=r"\sqrt{{x}}"),
+    _fn("abs", abs, "sign(x)", note="0 at x = 0", latex=r"\left|{x}\right|"),
+    _fn("sigmoid", _sigmoid, "z*(1 - z)", latex=r"\sigma\left({x}\right)"),
     _fn("relu", _relu, "step(x)", note="0 at x = 0"),
     _fn("softplus", _softplus, "sigmoid(x)"),
     _fn("xlogy", _xlogy, "log(y)", "x/y", domain="y > 0 unless x = 0",
@@ -136,9 +143,9 @@ OPS: dict[str, Op] = {op.name: op for op in (
     _fn("sign", _sign, "0", note="0 everywhere, also at the jump x = 0"),
     _fn("step", _step, "0", note="step(0) = 0; derivative 0 everywhere, also at the jump"),
     _fn("max", max, "(1 + sign(x - y))/2", "(1 - sign(x - y))/2",
-        note="1/2 to each input at a tie"),
+        note="1/2 to each input at a tie", array="maximum", latex=r"\max\left({x}, {y}\right)"),
     _fn("min", min, "(1 - sign(x - y))/2", "(1 + sign(x - y))/2",
-        note="1/2 to each input at a tie"),
+        note="1/2 to each input at a tie", array="minimum", latex=r"\min\left({x}, {y}\right)"),
     # not element-wise: on arrays, arrays.py gives their vector-Jacobian products
     _infix("matmul", "@", 2, operator.mul, ("y", "x"), vjp=True,
            vjp_rule=("{g} @ {y}ᵀ", "{x}ᵀ @ {g}")),
@@ -169,18 +176,3 @@ CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 def lookup(name: str, nargs: int) -> Op | None:
     """The op a call `name(...)` with nargs arguments denotes, if any."""
     return FUNCTIONS.get(name, {}).get(nargs)
-
-
-# How functions print in LaTeX ({x}, {y}: the arguments); any other function prints as
-# \operatorname{name}\left(x, y\right). Infix ops print from their symbol (render/latex.py).
-LATEX: dict[str, str] = {
-    "sin": r"\sin\left({x}\right)", "cos": r"\cos\left({x}\right)",
-    "tan": r"\tan\left({x}\right)", "asin": r"\arcsin\left({x}\right)",
-    "acos": r"\arccos\left({x}\right)", "atan": r"\arctan\left({x}\right)",
-    "sinh": r"\sinh\left({x}\right)", "cosh": r"\cosh\left({x}\right)",
-    "tanh": r"\tanh\left({x}\right)", "exp": r"\exp\left({x}\right)",
-    "log": r"\ln\left({x}\right)", "logb": r"\log_{{y}}\left({x}\right)",
-    "log2": r"\log_{2}\left({x}\right)", "log10": r"\log_{10}\left({x}\right)",
-    "sqrt": r"\sqrt{{x}}", "abs": r"\left|{x}\right|", "sigmoid": r"\sigma\left({x}\right)",
-    "max": r"\max\left({x}, {y}\right)", "min": r"\min\left({x}, {y}\right)",
-}

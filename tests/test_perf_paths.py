@@ -212,3 +212,16 @@ def test_plain_coercion_agrees_with_typers_own(annotation: type) -> None:
             continue
         got = ours._coerce_value(value, param=None, ctx=None)
         assert (got, type(got)) == (wanted, type(wanted))
+
+
+def test_a_named_command_builds_alone_and_every_command_is_reachable() -> None:
+    from autodiff_cli.cli import _command_name, app, app_for
+
+    names = [_command_name(c) for c in app.registered_commands]
+    assert {"grad", "trace", "graph", "train-gate", "hessian", "diff", "check"} <= set(names)
+    for name in names:
+        one = app_for([name, "--help"])
+        assert [_command_name(c) for c in one.registered_commands] == [name]
+    assert app_for(["--version"]) is app
+    assert app_for(["no-such-command"]) is app
+    assert app_for([]) is app

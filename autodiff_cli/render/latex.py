@@ -1,5 +1,5 @@
 """A graph node as LaTeX: \\frac for division, ^{...} for powers, \\cdot for products,
-functions from ops.LATEX. Iterative, like render/expr.py, whose walk it shares."""
+functions from the op table (Op.latex). Iterative, like render/expr.py, whose walk it shares."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 
 from ..engine import Graph
-from ..ops import CONST, CONSTANTS, LATEX, VAR
+from ..ops import CONST, CONSTANTS, VAR
 from .expr import ATOM, Texts, walk
 from .numbers import exact
 
@@ -65,8 +65,8 @@ def node_latex(graph: Graph, i: int, done: Texts) -> tuple[str, int]:
     parts = [done[a] for a in graph.args[i]]
     texts = [t for t, _ in parts]
     if op.is_function:
-        template = LATEX.get(op.name)
-        if template is None:
+        template = op.latex
+        if not template:
             return rf"\operatorname{{{op.written}}}\left({', '.join(texts)}\right)", ATOM
         for var, text in zip("xy", texts, strict=False):
             template = template.replace("{" + var + "}", text)

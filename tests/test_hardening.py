@@ -630,3 +630,7 @@ def test_a_stdout_that_cannot_encode_unicode_gets_ascii(args: list[str]) -> None
         assert json.loads(p.stdout)
     if p.returncode == 0 and args[0] != "diff":
         assert b"\\u03b8" in p.stdout or b"d" in p.stdout
+    if args == COMMANDS_ASCII[0]:  # columns laid out after the ASCII, so still aligned
+        rows = [line.rstrip() for line in p.stdout.decode().splitlines()
+                if line.startswith(("x ", "\\u03b8 "))]
+        assert len(rows) == 2 and len(rows[0]) == len(rows[1]), rows

@@ -40,7 +40,8 @@ def print_table(table: Any, out: TextIO) -> None:
     from .table import Table, plain_text, to_rich
 
     if isinstance(table, Table):
-        text = None if out.isatty() else plain_text(table, _width())
+        text = None if out.isatty() or not encodes_unicode(out) else \
+            plain_text(table, _width())
         if text is not None:
             write(text, out)
             return
@@ -51,7 +52,8 @@ def print_table(table: Any, out: TextIO) -> None:
 def print_rich(renderable: Any, out: TextIO) -> None:
     from rich.console import Console
 
-    safe_for_terminal(renderable)
+    safe_for_terminal(renderable, None if encodes_unicode(out) else
+                      getattr(out, "encoding", None) or "ascii")
     color = fancy(out)
     file: Any = out if encodes_unicode(out) else _Encodable(out)
     console = Console(file=file,
@@ -61,12 +63,14 @@ def print_rich(renderable: Any, out: TextIO) -> None:
     console.print(renderable)
 
 
-def safe_for_terminal(renderable: Any) -> Any:
+def safe_for_terminal(renderable: Any, encoding: str | None = None) -> Any:
     """The renderable, changed in place so that rich prints it without harm: every text in
     it (cells, headers, titles, tree labels) made printable (render/errors.printable: no
     escape sequence from user input reaches the terminal; rich itself strips only a few
     control codes, not ESC), and every table column that would cut its text with '…' made
-    to fold it onto the next line instead, so no name or number is ever cut short."""
+    to fold it onto the next line instead, so no name or number is ever cut short. With an
+    encoding that is not UTF, texts are also made encodable before rich lays them out
+    (∂ -> d, θ -> \u03b8), so columns stay aligned."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
@@ -74,11 +78,15 @@ def safe_for_terminal(renderable: Any) -> Any:
 
     from .errors import printable
 
+    def fix(text: str) -> str:
+        text = printable(text, newlines=True)  # the same length: styles stay in place
+        return text if encoding is None else encodable(text, encoding)
+
     def clean(item: Any) -> Any:
         if isinstance(item, str):
-            return printable(item, newlines=True)
+            return fix(item)
         if isinstance(item, Text):
-            item.plain = printable(item.plain, newlines=True)  # same length: styles stay
+            item.plain = fix(item.plain)
         else:
             todo.append(item)
         return item

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -26,10 +25,10 @@ from typing import Any
 from .api import compile, wanted
 from .engine import Graph
 from .errors import AutodiffError, UsageError
+from .values import NAME, split_names
 
 CACHE_SIZE = 1024
 MAX_ID_DEPTH = 100  # an "id" is written back as it came, within Python's recursion limit
-_NAME = re.compile(r"[^\W\d]\w*\Z")
 
 
 class InputError(AutodiffError):
@@ -168,7 +167,7 @@ def _point(at: Any, number: int, cache: Cache) -> dict[str, float]:
                          "string \"a=3,b=2\"")
     point = {}
     for name, x in at.items():
-        if not _NAME.match(name):
+        if not NAME.match(name):
             raise InputError(f"line {number}: \"at\": {name!r} is not a valid name")
         point[name] = _number(name, x, number, cache)
     return point
@@ -198,7 +197,7 @@ def _wrt(wrt: Any, number: int) -> list[str] | None:
     if wrt is None:
         return None
     if isinstance(wrt, str):
-        return [w.strip() for w in wrt.split(",") if w.strip()]
+        return split_names(wrt)
     if isinstance(wrt, list) and all(isinstance(w, str) for w in wrt):
         return list(wrt)
     raise InputError(f"line {number}: \"wrt\" must be a list of names or a string \"a,b\"")

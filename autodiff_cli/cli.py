@@ -386,7 +386,9 @@ def _command_name(info: Any) -> str:
 
 
 def _names(wrt: str | None) -> list[str] | None:
-    return [w.strip() for w in wrt.split(",") if w.strip()] if wrt is not None else None
+    from .values import split_names
+
+    return split_names(wrt) if wrt is not None else None
 
 
 def _grad_report(expr: str | None, at: list[str] | None, wrt: str | None, file: Path | None,

@@ -11,10 +11,15 @@ from .errors import AutodiffError, LimitError, NameError_, UsageError
 
 Value = Any  # a float, or a numpy array
 
-_NAME = re.compile(r"[^\W\d]\w*\Z")
+NAME = re.compile(r"[^\W\d]\w*\Z")  # a variable's name, whole
 NOT_FINITE = ("inf", "infinity", "nan")  # names to the parser: refused as values
 VALUE_HINT = ("a value is a finite number or an expression of numbers, pi and e, such as "
               "pi/4 or 1e-3 (the largest float is about 1.8e308)")
+
+
+def split_names(text: str) -> list[str]:
+    """["a", "b"] from "a, b" (--wrt and a batch line's "wrt")."""
+    return [w.strip() for w in text.split(",") if w.strip()]
 
 
 def split_top_level(text: str, sep: str = ",") -> list[tuple[int, str]]:
@@ -71,7 +76,7 @@ def parse_at(specs: Iterable[str], seed: int = 0) -> dict[str, Value]:
             if not eq:
                 raise UsageError(f"--at expects NAME=VALUE, got {piece.strip()!r}", spec,
                                  (at, offset + len(piece)), hint="for example --at a=3,b=2")
-            if not _NAME.match(name):
+            if not NAME.match(name):
                 raise UsageError(f"--at: {name!r} is not a valid name", spec,
                                  (at, at + max(1, len(name))),
                                  hint="names are letters, digits and _, not starting with a digit")

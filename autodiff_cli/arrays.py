@@ -13,23 +13,23 @@ from .ops import Op
 Array = Any  # np.ndarray; kept loose so scalars (0-d) pass through too
 
 
-def _sigmoid(x: Array) -> Array:
+def sigmoid(x: Array) -> Array:
     return 0.5 + 0.5 * np.tanh(0.5 * x)
 
 
-def _softplus(x: Array) -> Array:
+def softplus(x: Array) -> Array:
     return np.logaddexp(0.0, x)
 
 
-def _step(x: Array) -> Array:
+def step(x: Array) -> Array:
     return np.greater(x, 0).astype(float)  # a 0-d result for a float x, too
 
 
-def _relu(x: Array) -> Array:
+def relu(x: Array) -> Array:
     return np.maximum(x, 0.0)
 
 
-def _logb(x: Array, b: Array) -> Array:
+def logb(x: Array, b: Array) -> Array:
     return np.log(x) / np.log(b)
 
 
@@ -42,11 +42,11 @@ def _axis(a: Array, axis: Array) -> int:
     return int(k)
 
 
-def _sum_axis(x: Array, axis: Array) -> Array:
+def sum_axis(x: Array, axis: Array) -> Array:
     return x if np.ndim(x) == 0 else np.sum(x, axis=_axis(x, axis))
 
 
-def _mean_axis(x: Array, axis: Array) -> Array:
+def mean_axis(x: Array, axis: Array) -> Array:
     return x if np.ndim(x) == 0 else np.mean(x, axis=_axis(x, axis))
 
 
@@ -63,7 +63,7 @@ def _shape(r: Array, c: Array) -> tuple[int, int]:
     return int(rows), int(cols)
 
 
-def _randn(r: Array, c: Array, *, stream: tuple[int, ...]) -> Array:
+def randn(r: Array, c: Array, *, stream: tuple[int, ...]) -> Array:
     # a generator of its own per call, so nothing is shared between calls; Box-Muller on
     # PCG64's raw bits, whose stream numpy keeps fixed across versions (its samplers may change)
     shape = _shape(r, c)
@@ -74,26 +74,24 @@ def _randn(r: Array, c: Array, *, stream: tuple[int, ...]) -> Array:
     return z.reshape(shape)
 
 
-def _zeros(r: Array, c: Array, *, stream: tuple[int, ...]) -> Array:
+def zeros(r: Array, c: Array, *, stream: tuple[int, ...]) -> Array:
     return np.zeros(_shape(r, c))
 
 
-def _sum(x: Array) -> Array:
+def total(x: Array) -> Array:
     return np.add.reduce(x, axis=None)
 
 
-def _mean(x: Array) -> Array:
+def average(x: Array) -> Array:
     n = np.size(x)
     return np.add.reduce(x, axis=None) / n if n else np.mean(x)
 
 
-def _xlogy(x: Array, y: Array) -> Array:
+def xlogy(x: Array, y: Array) -> Array:
     safe = np.where(x == 0, 1.0, y)
     return np.where(x == 0, 0.0, x * np.log(safe))
 
 
-def _transpose(x: Array) -> Array:
-    return np.transpose(x)
 
 
 
@@ -128,10 +126,24 @@ def _entries(name: str, a: tuple[int, ...], b: tuple[int, ...]) -> int:
 
 
 def implementation(op: Op) -> Callable[..., Array]:
-    """The op on arrays: this module's _name for the ops numpy lacks, else numpy's function
-    named by the op's row (op.array) or by the op itself."""
-    fn = globals().get(f"_{op.name}") or getattr(np, op.array or op.name)
-    return fn  # type: ignore[no-any-return]
+    """The op on arrays, as its row names it: numpy's function, or this module's."""
+    name = op.array or op.name
+    if name.startswith("arrays."):
+        return globals()[name[len("arrays."):]]  # type: ignore[no-any-return]
+    return getattr(np, name)  # type: ignore[no-any-return]
+
+
+def vjp(op: Op) -> Callable[..., tuple[Array, ...]]:
+    """The vector-Jacobian product the op's row names."""
+    return globals()[op.vjp]  # type: ignore[no-any-return]
+
+
+def zero_first(a: Array, b: Callable[[], Array]) -> Array:
+    """a * b(), and 0 where a is 0 even if b() is not defined there."""
+    if not np.any(a == 0):
+        return a * b()
+    with np.errstate(all="ignore"):
+        return np.where(a == 0, 0.0, a * b())
 
 
 def unbroadcast(g: Array, shape: tuple[int, ...]) -> Array:
@@ -149,7 +161,7 @@ def unbroadcast(g: Array, shape: tuple[int, ...]) -> Array:
     return g
 
 
-def _vjp_matmul(g: Array, x: Array, y: Array, z: Array) -> tuple[Array, Array]:
+def vjp_matmul(g: Array, x: Array, y: Array, z: Array) -> tuple[Array, Array]:
     # z = x @ y: dx = g @ y^T, dy = x^T @ g; a vector operand is a row (x) or a column (y)
     if getattr(x, "ndim", 0) == 2 and getattr(y, "ndim", 0) == 2:
         return g @ y.T, x.T @ g
@@ -162,41 +174,36 @@ def _vjp_matmul(g: Array, x: Array, y: Array, z: Array) -> tuple[Array, Array]:
     return g @ np.swapaxes(y, -1, -2), np.swapaxes(x, -1, -2) @ g
 
 
-def _vjp_transpose(g: Array, x: Array, z: Array) -> tuple[Array]:
+def vjp_transpose(g: Array, x: Array, z: Array) -> tuple[Array]:
     return (np.transpose(g),)
 
 
-def _vjp_sum(g: Array, x: Array, z: Array) -> tuple[Array]:
+def vjp_sum(g: Array, x: Array, z: Array) -> tuple[Array]:
     return (np.broadcast_to(g, np.shape(x)),)
 
 
-def _vjp_mean(g: Array, x: Array, z: Array) -> tuple[Array]:
+def vjp_mean(g: Array, x: Array, z: Array) -> tuple[Array]:
     return (np.full(np.shape(x), g / max(np.size(x), 1)),)
 
 
-def _vjp_sum_axis(g: Array, x: Array, axis: Array, z: Array) -> tuple[Array, Array]:
+def vjp_sum_axis(g: Array, x: Array, axis: Array, z: Array) -> tuple[Array, Array]:
     if np.ndim(x) == 0:
         return g, 0.0
     k = _axis(x, axis)
     return np.broadcast_to(np.expand_dims(g, k), np.shape(x)), 0.0
 
 
-def _vjp_mean_axis(g: Array, x: Array, axis: Array, z: Array) -> tuple[Array, Array]:
+def vjp_mean_axis(g: Array, x: Array, axis: Array, z: Array) -> tuple[Array, Array]:
     if np.ndim(x) == 0:
         return g, 0.0
     k = _axis(x, axis)
     return np.broadcast_to(np.expand_dims(g, k), np.shape(x)) / np.shape(x)[k], 0.0
 
 
-def _vjp_shape(g: Array, r: Array, c: Array, z: Array) -> tuple[Array, Array]:
+def vjp_shape(g: Array, r: Array, c: Array, z: Array) -> tuple[Array, Array]:
     return 0.0, 0.0  # the array does not change with its shape
 
 
-VJP: dict[str, Callable[..., tuple[Array, ...]]] = {
-    "matmul": _vjp_matmul, "transpose": _vjp_transpose, "sum": _vjp_sum, "mean": _vjp_mean,
-    "sum_axis": _vjp_sum_axis, "mean_axis": _vjp_mean_axis, "randn": _vjp_shape,
-    "zeros": _vjp_shape,
-}
 
 
 def shape_text(a: Array) -> str:

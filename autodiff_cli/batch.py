@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .api import compile, wanted
+from . import core
 from .engine import Graph
 from .errors import AutodiffError, UsageError
 from .values import NAME, split_names
@@ -35,31 +34,15 @@ class InputError(AutodiffError):
     kind = "input"
 
 
-class Cache:
-    """Compiled graphs (or the error compiling gave) by (expression, variables), LRU."""
+class Cache(core.Cache):
+    """Compiled graphs (core.Cache) and the values of constant expressions."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
-        self.size = size
-        self.graphs: OrderedDict[tuple[str, tuple[str, ...]], Graph | AutodiffError] = \
-            OrderedDict()
+        super().__init__(size)
         self.constants: dict[str, float] = {}
 
     def graph(self, expr: str, names: tuple[str, ...]) -> Graph:
-        key = (expr, names)
-        found = self.graphs.get(key)
-        if found is None:
-            try:
-                found = compile(expr, names)
-            except AutodiffError as err:
-                found = err
-            self.graphs[key] = found
-            if len(self.graphs) > self.size:
-                self.graphs.popitem(last=False)
-        else:
-            self.graphs.move_to_end(key)
-        if isinstance(found, AutodiffError):
-            raise found
-        return found
+        return self.compile(expr, names)
 
     def constant(self, text: str) -> float:
         if text not in self.constants:
@@ -67,7 +50,11 @@ class Cache:
 
             if len(self.constants) >= self.size:
                 self.constants.clear()
-            self.constants[text] = float(constant(text))
+            value = constant(text)
+            if not isinstance(value, float):
+                raise UsageError("a value in a batch line is a number or a constant "
+                                 "expression of numbers, not an array")
+            self.constants[text] = value
         return self.constants[text]
 
 
@@ -76,7 +63,11 @@ def run(lines: Iterable[str], mode: str = "reverse") -> Iterator[dict[str, Any]]
     cache = Cache()
     for number, line in enumerate(lines, 1):
         if line.strip():
-            yield one(line, number, cache, mode)
+            try:
+                yield one(line, number, cache, mode)
+            except Exception as exc:
+                yield _error(None, "internal", f"line {number}: internal error: "
+                             f"{type(exc).__name__}", None)
 
 
 def one(line: str, number: int, cache: Cache, mode: str = "reverse") -> dict[str, Any]:
@@ -107,20 +98,15 @@ def one(line: str, number: int, cache: Cache, mode: str = "reverse") -> dict[str
                                                   else "\"expr\" must be a string"))
         point = _point(data.get("at", {}), number, cache)
         wrt = _wrt(data.get("wrt"), number)
-        graph = cache.graph(expr, tuple(point))
-        names = wanted(list(graph.variables), wrt, option='"wrt"')
-        graph.set_values(point)
-        value = _scalar(graph.forward(), graph)
-        if mode == "forward":
-            gradient = {n: graph.tangents(n)[graph.output] for n in names}
-        else:
-            adjoint = graph.backward()
-            gradient = {n: float(adjoint[graph.variables[n]]) for n in names}
+        p = core.prepare(expr, point, wrt, cache=cache, option='"wrt"')
+        e = core.evaluate(p, mode=mode)
+        value = _scalar(e.value, p.graph)
+        gradient = {n: float(x) for n, x in e.gradient.items()}
     except AutodiffError as err:
         column = err.column if err.source == expr else None
         return _error(ident, err.kind, err.message, column)
     return {"id": ident, "expression": expr, "value": value,
-            "at": {n: point[n] for n in graph.variables}, "gradient": gradient}
+            "at": {n: point[n] for n in p.graph.variables}, "gradient": gradient}
 
 
 def _scalar(value: Any, graph: Graph) -> float:
@@ -158,10 +144,15 @@ def _point(at: Any, number: int, cache: Cache) -> dict[str, float]:
         from .values import parse_at
 
         try:
-            return {n: float(x) for n, x in parse_at([at]).items()}
+            point = parse_at([at])
         except AutodiffError as err:
             raise InputError(f"line {number}: \"at\": {err.message.removeprefix('--at ')}"
                              ) from None
+        arrays = [n for n, x in point.items() if not isinstance(x, float)]
+        if arrays:
+            raise InputError(f"line {number}: \"at\" {arrays[0]}: a value in a batch line is a "
+                             "number or a constant expression of numbers, not an array")
+        return point
     if not isinstance(at, dict):
         raise InputError(f"line {number}: \"at\" must be an object {{name: number}} or a "
                          "string \"a=3,b=2\"")

@@ -58,6 +58,8 @@ def _compile(node: ast.Expr, impl: Impl) -> Local:
     args = [_compile(a, impl) for a in node.args]
     if all(isinstance(a, float) for a in args):
         return float(fn(*args))
+    if node.op == "mul" and not isinstance(args[0], float):
+        return _zero_first(_as_function(args[0]), _as_function(args[1]), impl is scalar_impl)
     if len(args) == 1:
         return _unary(fn, args[0])
     return _binary(fn, *args)
@@ -87,6 +89,25 @@ def _binary(fn: Callable[..., Any], a: Local, b: Local) -> Callable[[Any, Any, A
         return lambda x, y, z: fn(p(x, y, z), b)
     p, q = _as_function(a), _as_function(b)
     return lambda x, y, z: fn(p(x, y, z), q(x, y, z))
+
+
+def _zero_first(p: Callable[[Any, Any, Any], Any], q: Callable[[Any, Any, Any], Any],
+                scalar: bool) -> Callable[[Any, Any, Any], Any]:
+    """p * q, and 0 where p is 0 even if q is not defined there (y*x^(y - 1) at y = 0)."""
+    if scalar:
+        def product(x: Any, y: Any, z: Any) -> Any:
+            a = p(x, y, z)
+            if a == 0.0:
+                try:
+                    return a * q(x, y, z)
+                except (ArithmeticError, ValueError):
+                    return a * 0.0
+            return a * q(x, y, z)
+
+        return product
+    from .arrays import zero_first
+
+    return lambda x, y, z: zero_first(p(x, y, z), lambda: q(x, y, z))
 
 
 def _as_function(local: Local) -> Callable[[Any, Any, Any], Any]:

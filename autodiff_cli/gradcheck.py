@@ -17,7 +17,7 @@ import math
 import sys
 from dataclasses import dataclass
 
-from .engine import Graph
+from .core import Prepared, evaluate
 from .errors import MathError
 
 STEP = sys.float_info.epsilon ** (1 / 3)
@@ -37,18 +37,15 @@ class PartialCheck:
     ok: bool
 
 
-def finite_difference(graph: Graph, point: dict[str, float], name: str,
-                      step: float = STEP) -> float | None:
-    """The central difference of the graph's output in variable name, or None if the
-    output is not defined at both points. Leaves the graph's values at the last point."""
-    x = point[name]
+def finite_difference(p: Prepared, name: str, step: float = STEP) -> float | None:
+    """The central difference of the output in variable name, or None if the output is
+    not defined at both points."""
+    x = p.point[name]
     h = step * max(1.0, abs(x))
     xp, xm = x + h, x - h
     try:
-        graph.set_values({**point, name: xp})
-        fp = graph.forward()
-        graph.set_values({**point, name: xm})
-        fm = graph.forward()
+        fp = evaluate(p.at({name: xp}), backward=False).value
+        fm = evaluate(p.at({name: xm}), backward=False).value
     except MathError:
         return None
     fd = (fp - fm) / (xp - xm)
@@ -59,16 +56,16 @@ def relative_error(gradient: float, fd: float) -> float:
     return abs(gradient - fd) / max(1.0, abs(gradient), abs(fd))
 
 
-def check(graph: Graph, point: dict[str, float], gradient: dict[str, float],
-          tol: float = TOL, step: float = STEP) -> list[PartialCheck]:
-    """Each partial in gradient (computed at point) against its finite difference."""
-    if graph.arrays or not all(isinstance(x, float) for x in point.values()):
+def check(p: Prepared, gradient: dict[str, float], tol: float = TOL, step: float = STEP
+          ) -> list[PartialCheck]:
+    """Each partial in gradient (computed at p's point) against its finite difference."""
+    if p.graph.makes_arrays or not all(isinstance(x, float) for x in p.point.values()):
         from .errors import UsageError
 
         raise UsageError("--check works on scalar values only")
     rows = []
     for name, g in gradient.items():
-        fd = finite_difference(graph, point, name, step)
+        fd = finite_difference(p, name, step)
         err = None if fd is None else relative_error(g, fd)
         rows.append(PartialCheck(name, g, fd, err, err is None or err <= tol))
     return rows

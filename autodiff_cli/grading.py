@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .api import GradResult, grad, is_scalar, wanted
+from .api import GradResult, is_scalar
+from .api import result as api_result
+from .core import evaluate, prepare
 from .errors import UsageError
 
 RTOL = 1e-6
@@ -61,9 +63,8 @@ def check_answers(expression: str, at: Mapping[str, Any] | None = None,
     if value is None and not expect:
         raise UsageError("nothing to check: give --expect NAME=NUMBER,... and/or --value "
                          "NUMBER")
-    result = grad(expression, at)
-    wanted(list(result.gradient), list(expect), option="--expect")
-    result.gradient = {n: result.gradient[n] for n in expect} if expect else result.gradient
+    p = prepare(expression, at, list(expect), option="--expect")  # only the partials asked
+    result = api_result(evaluate(p))
     for what, got in ([("the value", result.value)] if value is not None else []) + \
             [(f"the derivative by {n}", result.gradient[n]) for n in expect]:
         if not is_scalar(got):

@@ -8,11 +8,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .api import GradResult, compile
+from .api import GradResult, result
+from .core import evaluate, passes, prepare
 from .errors import UsageError
 from .gradcheck import STEP, TOL, PartialCheck, check
 from .higher import higher
-from .modes import grad
 
 
 @dataclass
@@ -45,9 +45,9 @@ def grad_report(expression: str, at: Mapping[str, Any] | None = None,
         return GradReport(h.result, order=order, derivative=h.derivative)
     if not 0 < tol < math.inf:
         raise UsageError(f"--tol must be a positive number, got {tol}")
-    m = grad(expression, at, wrt, mode or "reverse")
-    report = GradReport(m.result, mode or "", m.passes if mode else {}, tol=tol)
+    p = prepare(expression, at, wrt)
+    r = result(evaluate(p, mode=mode or "reverse"))
+    report = GradReport(r, mode or "", passes(mode, len(p.wrt)) if mode else {}, tol=tol)
     if check_fd:
-        point = dict(m.result.at)
-        report.checks = check(compile(expression, point), point, m.result.gradient, tol)
+        report.checks = check(p, r.gradient, tol)
     return report

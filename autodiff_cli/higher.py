@@ -1,6 +1,6 @@
 """Second and higher derivatives by differentiating the graph: symbolic.gradient_graph adds
 the nodes of the gradient to the graph, and a reverse sweep from one of those nodes gives a
-row of the Hessian (reverse over reverse)."""
+row of the Hessian (reverse over reverse). Both go through core.prepare and core.evaluate."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .api import GradResult, _checked, compile, wanted
-from .engine import Graph
+from .api import GradResult, result
+from .core import Prepared, evaluate, prepare
 from .errors import MathError, UsageError
-from .symbolic import MAX_ORDER, copy, gradient_graph, nth_derivative
+from .symbolic import MAX_ORDER, gradient_graph, nth_derivative
 
 
 @dataclass
@@ -36,26 +36,24 @@ class HigherResult:
     derivative: dict[str, float] = field(default_factory=dict)
 
 
-def _prepare(expression: str, at: Mapping[str, Any] | None, wrt: Iterable[str] | None
-             ) -> tuple[Graph, dict[str, float], list[str], GradResult]:
-    point = {name: _checked(name, x) for name, x in (at or {}).items()}
-    graph = compile(expression, point)
-    value, gradient = graph.gradient(point)  # first: errors of f and f' point at the source
-    if graph.arrays:
+def _first(expression: str, at: Mapping[str, Any] | None, wrt: Iterable[str] | None
+           ) -> tuple[Prepared, GradResult]:
+    """The value and the first partials asked for (their errors point at the source)."""
+    p = prepare(expression, at, wrt)
+    r = result(evaluate(p))
+    if p.graph.makes_arrays or not _scalars(p.point):
         raise UsageError("second derivatives work on scalar values only")
-    names = wanted(list(graph.variables), wrt)
-    result = GradResult(expression, value, {n: point[n] for n in graph.variables},
-                        {n: gradient[n] for n in names}, graph.output_name)
-    return graph, point, names, result
+    return p, r
 
 
-def _sweep(graph: Graph, node: int, point: Mapping[str, float]) -> list[float]:
-    """d node / d every node, with graph's output moved to node."""
-    g = copy(graph, node)
-    g.set_values(point)
+def _scalars(point: Mapping[str, Any]) -> bool:
+    return all(isinstance(x, float) for x in point.values())
+
+
+def _partials_of(p: Prepared, node: int) -> dict[str, float]:
+    """d node / d variable for the variables asked for: one reverse sweep from node."""
     try:
-        g.forward()
-        return g.backward()
+        return evaluate(p.with_graph(p.graph.with_output(node))).gradient
     except MathError as err:
         err.message = f"a higher derivative is not defined here: {err.message}"
         raise
@@ -65,12 +63,10 @@ def hessian(expression: str, at: Mapping[str, Any] | None = None,
             wrt: Iterable[str] | None = None) -> HessianResult:
     """The Hessian of expression at a point, over the variables in wrt (all if None): one
     symbolic gradient, then one reverse sweep per row."""
-    graph, point, names, r = _prepare(expression, at, wrt)
-    g2, partial = gradient_graph(graph)
-    rows: dict[str, dict[str, float]] = {}
-    for row in names:
-        adjoints = _sweep(g2, partial[row], point)
-        rows[row] = {col: adjoints[g2.variables[col]] for col in names}
+    p, r = _first(expression, at, wrt)
+    g2, partial = gradient_graph(p.graph, p.wrt)
+    on_g2 = p.with_graph(g2)
+    rows = {row: _partials_of(on_g2, partial[row]) for row in p.wrt}
     return HessianResult(expression, r.value, r.at, r.gradient, rows, r.output)
 
 
@@ -80,12 +76,13 @@ def higher(expression: str, at: Mapping[str, Any] | None = None,
     differentiations, then one reverse sweep."""
     if not 1 <= order <= MAX_ORDER:
         raise UsageError(f"--order must be between 1 and {MAX_ORDER}, got {order}")
-    graph, point, names, r = _prepare(expression, at, wrt)
+    p, r = _first(expression, at, wrt)
     if order == 1:
         return HigherResult(r, 1, dict(r.gradient))
     derivative: dict[str, float] = {}
-    first, partial = gradient_graph(graph)  # once for all variables: O(nodes), not O(n*nodes)
-    for name in names:
+    first, partial = gradient_graph(p.graph, p.wrt)  # once for all: O(nodes), not O(n*nodes)
+    for name in p.wrt:
         g, node = nth_derivative(first, name, order - 2, partial[name])
-        derivative[name] = _sweep(g, node, point)[g.variables[name]]
+        derivative[name] = _partials_of(p.with_graph(g).asking([name]), node)[name]
     return HigherResult(r, order, derivative)
+

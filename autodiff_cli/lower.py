@@ -22,6 +22,10 @@ def _lower(program: ast.Program, variables: Iterable[str]) -> Graph:
     bound = list(dict.fromkeys(variables))
     graph = Graph(program.source)
     src = program.source
+    used = set(free_names(program, bound))
+    unused = [n for n in bound if n not in used]
+    for name in unused:  # bound but unused: a variable all the same, with gradient 0; made
+        graph.variable(name)  # first, so that the output stays the last node
     assigned_anywhere = {s.name for s in program.stmts if isinstance(s, ast.Assign)}
     env: dict[str, int] = {}
     problems: list[Problem] = []
@@ -36,14 +40,14 @@ def _lower(program: ast.Program, variables: Iterable[str]) -> Graph:
                     stmt.name_span))
             node = _lower_expr(stmt.expr, graph, env, bound, assigned_anywhere, problems,
                                unbound)
-            if node >= 0 and not graph.labels[node]:
-                graph.labels[node] = stmt.name
+            if node >= 0:
+                graph.name(node, stmt.name)
+                graph.set_output(node, stmt.name)
             env[stmt.name] = node  # -1 after an error: later uses add no errors of their own
-            graph.output, graph.output_name = node, stmt.name
         else:
-            graph.output = _lower_expr(stmt, graph, env, bound, assigned_anywhere, problems,
-                                       unbound)
-            graph.output_name = ""
+            node = _lower_expr(stmt, graph, env, bound, assigned_anywhere, problems, unbound)
+            if node >= 0:
+                graph.set_output(node)
     problems.extend(unbound.values())
     if problems:
         problems.sort(key=lambda p: p.span or (0, 0))
@@ -52,9 +56,8 @@ def _lower(program: ast.Program, variables: Iterable[str]) -> Graph:
         if unbound:
             hint = "give values with --at, e.g. --at " + ",".join(f"{n}=1" for n in unbound)
         raise NameError_(first.message, src, first.span, hint=hint, more=more)
-    for name in bound:  # bound but unused: a variable all the same, with gradient 0
-        graph.variable(name)
-    return graph
+    graph.order_variables([*(n for n in graph.variables if n in used), *unused])
+    return graph.freeze()
 
 
 def _lower_expr(root: ast.Expr, graph: Graph, env: dict[str, int], bound: list[str],
@@ -115,6 +118,32 @@ def _resolve(node: ast.Name, graph: Graph, env: dict[str, int], bound: list[str]
     return -1
 
 
+def free_names(program: ast.Program, bound: Iterable[str] = ()) -> list[str]:
+    """Names a program reads without assigning them first, in order of first appearance:
+    its variables. Constants (pi, e) and function names are not among them, unless bound."""
+    given = set(bound)
+    assigned_anywhere = {s.name for s in program.stmts if isinstance(s, ast.Assign)}
+    assigned: set[str] = set()
+    names: dict[str, None] = {}
+    for stmt in program.stmts:
+        root = stmt.expr if isinstance(stmt, ast.Assign) else stmt
+        stack: list[ast.Expr] = [root]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Name):
+                n = node.id
+                if n not in assigned and n not in assigned_anywhere and (
+                        n in given or (n not in CONSTANTS and n not in FUNCTIONS)):
+                    names.setdefault(n, None)
+            elif isinstance(node, ast.Call):
+                stack.extend(reversed(node.args))
+            elif isinstance(node, ast.Array):
+                stack.extend(reversed(node.items))
+        if isinstance(stmt, ast.Assign):
+            assigned.add(stmt.name)
+    return list(names)
+
+
 MAX_NDIM = 32  # numpy's own limit is 32 (numpy 1) or 64 (numpy 2)
 
 
@@ -157,10 +186,10 @@ def _entry(item: ast.Expr, source: str) -> float:
             todo.extend(node.args)
     sub = Graph(source)
     out = _lower_expr(item, sub, {}, [], set(), [], {})
-    if out < 0 or sub.variables or sub.arrays:
+    if out < 0 or sub.variables or sub.makes_arrays:
         raise UsageError("entries of a matrix literal must be numbers", source, item.span)
-    sub.output = out
-    value: float = sub.forward()
+    sub.set_output(out)
+    value: float = sub.at({}).forward()
     return value
 
 

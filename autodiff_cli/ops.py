@@ -4,7 +4,10 @@ A row gives the op's name (the grammar alias, the JSON "op", the column in trace
 its forward function on floats, and its local derivative with respect to each input, written
 once in the expression language over x, y (the inputs) and z (the output). That rule is
 printed by trace, compiled to numbers by derivatives.py (floats and arrays alike) and, being
-an expression, can itself be differentiated. Everything else reads this table.
+an expression, can itself be differentiated. In a rule, a product whose first factor is 0 is 0
+even where the second is not defined: d/dx x^y = y*x^(y - 1) is 0 at y = 0, also at x = 0.
+On arrays the row names its numpy kernel (or arrays.py's) and, if it is not element-wise, its
+vector-Jacobian product. Everything else reads this table.
 """
 
 from __future__ import annotations
@@ -25,15 +28,17 @@ class Op:
     symbol: str = ""  # infix or prefix symbol; empty for functions
     precedence: int = 9  # binding strength when printed: 1 + -, 2 * / @, 3 unary -, 4 ^
     call: str = ""  # the function name users write, if not `name` (log(x, b) is op "logb")
-    domain: str = ""  # what the inputs must satisfy, for error messages
+    domain: str = ""  # what the inputs {x}, {y} must satisfy, for error messages
     note: str = ""  # the derivative chosen at a kink or domain edge
-    vjp: bool = False  # not element-wise: arrays.py has its vector-Jacobian product
+    hints: tuple[str, ...] = ()  # per input, over {x} and {y}: said when its derivative
+    # is not finite (else the note)
+    vjp: str = ""  # not element-wise: its vector-Jacobian product, a function of arrays.py
     # with vjp: what input k receives on arrays, in words over {g} (the node's gradient),
     # {x}, {y} (the inputs) and {z} (the output); printed by trace
     vjp_rule: tuple[str, ...] = ()
     creates: bool = False  # makes a new array from its arguments (a shape): a constant
-    array: str = ""  # on arrays: numpy's function of this name if not the op's own name
-    # (arrays.py defines the ones numpy lacks: sigmoid, relu, ...)
+    array: str = ""  # on arrays: numpy's function of this name, or "arrays.NAME" for one of
+    # arrays.py (the ones numpy lacks); "" for numpy's function of the op's own name
     latex: str = ""  # how a function prints in LaTeX, over {x} and {y}; else \operatorname
 
     @property
@@ -102,24 +107,26 @@ VAR = Op("var", 0, float, ())
 CONST = Op("const", 0, float, ())
 
 _SHAPE = "x rows and y columns, whole numbers >= 1, at most 10^7 entries"
-_ATTR = "x > 0, or x = 0 with y >= 0, or x < 0 with a whole y"
+_ATTR = "{x} > 0, or {x} = 0 with {y} >= 0, or {x} < 0 with a whole {y}"
 
 OPS: dict[str, Op] = {op.name: op for op in (
     _infix("add", "+", 1, operator.add, ("1", "1")),
     _infix("sub", "-", 1, operator.sub, ("1", "-1"), array="subtract"),
     _infix("mul", "*", 2, operator.mul, ("y", "x"), array="multiply"),
-    _infix("div", "/", 2, operator.truediv, ("1/y", "-x/y^2"), domain="a non-zero divisor",
+    _infix("div", "/", 2, operator.truediv, ("1/y", "-x/y^2"), domain="{y} != 0",
            array="divide"),
     _infix("pow", "^", 4, math.pow, ("y*x^(y - 1)", "xlogy(z, x)"), domain=_ATTR,
-           note="d/dy needs x > 0", array="power"),
+           note="d/dy needs x > 0", array="power",
+           hints=("the slope of {x}^{y} at {x} = 0 is infinite when {y} < 1",
+                  "d/d{y} of {x}^{y} needs {x} > 0")),
     _infix("neg", "-", 3, operator.neg, ("-1",), array="negative"),
     _fn("sin", math.sin, "cos(x)", latex=r"\sin\left({x}\right)"),
     _fn("cos", math.cos, "-sin(x)", latex=r"\cos\left({x}\right)"),
     _fn("tan", math.tan, "1 + z*z", latex=r"\tan\left({x}\right)"),
-    _fn("asin", math.asin, "1/sqrt(1 - x*x)", domain="-1 <= x <= 1",
+    _fn("asin", math.asin, "1/sqrt(1 - x*x)", domain="-1 <= {x} <= 1",
         note="not finite at x = -1 and x = 1: an error",
         array="arcsin", latex=r"\arcsin\left({x}\right)"),
-    _fn("acos", math.acos, "-1/sqrt(1 - x*x)", domain="-1 <= x <= 1",
+    _fn("acos", math.acos, "-1/sqrt(1 - x*x)", domain="-1 <= {x} <= 1",
         note="not finite at x = -1 and x = 1: an error",
         array="arccos", latex=r"\arccos\left({x}\right)"),
     _fn("atan", math.atan, "1/(1 + x*x)", array="arctan", latex=r"\arctan\left({x}\right)"),
@@ -127,40 +134,49 @@ OPS: dict[str, Op] = {op.name: op for op in (
     _fn("cosh", math.cosh, "sinh(x)", latex=r"\cosh\left({x}\right)"),
     _fn("tanh", math.tanh, "1 - z*z", latex=r"\tanh\left({x}\right)"),
     _fn("exp", math.exp, "z", latex=r"\exp\left({x}\right)"),
-    _fn("log", math.log, "1/x", domain="x > 0", latex=r"\ln\left({x}\right)"),
+    _fn("log", math.log, "1/x", domain="{x} > 0", latex=r"\ln\left({x}\right)"),
     _fn("logb", _logb, "1/(x*log(y))", "-z/(y*log(y))", call="log",
-        domain="x > 0, b > 0, b != 1", latex=r"\log_{{y}}\left({x}\right)"),
-    _fn("log2", math.log2, "1/(x*log(2))", domain="x > 0", latex=r"\log_{2}\left({x}\right)"),
-    _fn("log10", math.log10, "1/(x*log(10))", domain="x > 0", latex=r"\log_{10}\left({x}\right)"),
-    _fn("sqrt", math.sqrt, "1/(2*z)", domain="x >= 0", note="not finite at x = 0: an error",
+        domain="{x} > 0, {y} > 0, {y} != 1", array="arrays.logb",
+        latex=r"\log_{{y}}\left({x}\right)"),
+    _fn("log2", math.log2, "1/(x*log(2))", domain="{x} > 0", latex=r"\log_{2}\left({x}\right)"),
+    _fn("log10", math.log10, "1/(x*log(10))", domain="{x} > 0", latex=r"\log_{10}\left({x}\right)"),
+    _fn("sqrt", math.sqrt, "1/(2*z)", domain="{x} >= 0", note="not finite at x = 0: an error",
+        hints=("the slope of sqrt({x}) is infinite at {x} = 0",),
         latex=r"\sqrt{{x}}"),
     _fn("abs", abs, "sign(x)", note="0 at x = 0", latex=r"\left|{x}\right|"),
-    _fn("sigmoid", _sigmoid, "z*(1 - z)", latex=r"\sigma\left({x}\right)"),
-    _fn("relu", _relu, "step(x)", note="0 at x = 0"),
-    _fn("softplus", _softplus, "sigmoid(x)"),
-    _fn("xlogy", _xlogy, "log(y)", "x/y", domain="y > 0 unless x = 0",
-        note="xlogy(0, y) = 0 for every y"),
+    _fn("sigmoid", _sigmoid, "z*(1 - z)", latex=r"\sigma\left({x}\right)",
+        array="arrays.sigmoid"),
+    _fn("relu", _relu, "step(x)", note="0 at x = 0", array="arrays.relu"),
+    _fn("softplus", _softplus, "sigmoid(x)", array="arrays.softplus"),
+    _fn("xlogy", _xlogy, "log(y)", "x/y", domain="{y} > 0 unless {x} = 0",
+        note="xlogy(0, y) = 0 for every y", array="arrays.xlogy"),
     _fn("sign", _sign, "0", note="0 everywhere, also at the jump x = 0"),
-    _fn("step", _step, "0", note="step(0) = 0; derivative 0 everywhere, also at the jump"),
+    _fn("step", _step, "0", note="step(0) = 0; derivative 0 everywhere, also at the jump",
+        array="arrays.step"),
     _fn("max", max, "(1 + sign(x - y))/2", "(1 - sign(x - y))/2",
         note="1/2 to each input at a tie", array="maximum", latex=r"\max\left({x}, {y}\right)"),
     _fn("min", min, "(1 - sign(x - y))/2", "(1 + sign(x - y))/2",
         note="1/2 to each input at a tie", array="minimum", latex=r"\min\left({x}, {y}\right)"),
     # not element-wise: on arrays, arrays.py gives their vector-Jacobian products
-    _infix("matmul", "@", 2, operator.mul, ("y", "x"), vjp=True,
+    _infix("matmul", "@", 2, operator.mul, ("y", "x"), vjp="vjp_matmul",
            vjp_rule=("{g} @ {y}ᵀ", "{x}ᵀ @ {g}")),
-    _fn("transpose", _same, "1", vjp=True, vjp_rule=("transpose of {g}",)),
-    _fn("sum", _same, "1", vjp=True, vjp_rule=("{g} copied to every entry of {x}",)),
-    _fn("mean", _same, "1", vjp=True, vjp_rule=("{g} ÷ n copied to all n entries of {x}",)),
-    _fn("sum_axis", _first, "1", "0", call="sum", vjp=True,
+    _fn("transpose", _same, "1", vjp="vjp_transpose", vjp_rule=("transpose of {g}",),
+        array="transpose"),
+    _fn("sum", _same, "1", vjp="vjp_sum", vjp_rule=("{g} copied to every entry of {x}",),
+        array="arrays.total"),
+    _fn("mean", _same, "1", vjp="vjp_mean", vjp_rule=("{g} ÷ n copied to all n entries of {x}",),
+        array="arrays.average"),
+    _fn("sum_axis", _first, "1", "0", call="sum", vjp="vjp_sum_axis", array="arrays.sum_axis",
         vjp_rule=("{g} copied along axis {y} of {x}", "0")),
-    _fn("mean_axis", _first, "1", "0", call="mean", vjp=True,
+    _fn("mean_axis", _first, "1", "0", call="mean", vjp="vjp_mean_axis", array="arrays.mean_axis",
         vjp_rule=("{g} ÷ n copied along axis {y} of {x}", "0")),
     # new arrays of shape (r, c): constants, so no gradient flows into r and c
-    _fn("randn", _array_only, "0", "0", creates=True, vjp=True, vjp_rule=("0", "0"),
+    _fn("randn", _array_only, "0", "0", creates=True, vjp="vjp_shape", vjp_rule=("0", "0"),
+        array="arrays.randn",
         domain=_SHAPE,
         note="standard normal entries, fixed by --seed and the call's place in the source"),
-    _fn("zeros", _array_only, "0", "0", creates=True, vjp=True, vjp_rule=("0", "0"),
+    _fn("zeros", _array_only, "0", "0", creates=True, vjp="vjp_shape", vjp_rule=("0", "0"),
+        array="arrays.zeros",
         domain=_SHAPE),
 )}
 

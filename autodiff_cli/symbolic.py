@@ -19,7 +19,7 @@ from . import ast, limits
 from .derivatives import rule_tree
 from .engine import Graph
 from .errors import Span, UsageError
-from .ops import CONST, CONSTANTS, FUNCTIONS, OPS, VAR, Op
+from .ops import CONST, OPS, VAR, Op
 from .render.numbers import exact
 
 MAX_DEPTH = 8  # nested rewrites per new node; deeper ones are made as written
@@ -40,8 +40,8 @@ class Builder:
         self.canon: list[int] = []
         for i in range(len(graph)):
             op, args = graph.ops[i], graph.args[i]
-            if op is CONST and isinstance(graph.values[i], float):
-                self.canon.append(self.memo.setdefault(("const", graph.values[i]), i))
+            if op is CONST and isinstance(graph.consts[i], float):
+                self.canon.append(self.memo.setdefault(("const", graph.consts[i]), i))
             elif op is VAR or op is CONST:
                 self.canon.append(i)
             else:
@@ -65,8 +65,8 @@ class Builder:
 
     def value_of(self, i: int) -> float | None:
         g = self.graph
-        if g.ops[i] is CONST and isinstance(g.values[i], float):
-            return float(g.values[i])
+        if g.ops[i] is CONST and isinstance(g.consts[i], float):
+            return float(g.consts[i])
         return None
 
     def name(self, i: int) -> str:
@@ -399,39 +399,24 @@ _SIMPLIFY: dict[str, Rule] = {
 }
 
 
-def copy(graph: Graph, output: int | None = None) -> Graph:
-    """A copy of graph (nodes, variables, values), with another output node if given."""
-    g2 = Graph(graph.source)
-    g2.ops, g2.args = list(graph.ops), list(graph.args)
-    g2.labels, g2.spans = list(graph.labels), list(graph.spans)
-    g2.values = list(graph.values)
-    g2.variables, g2.output_name = dict(graph.variables), graph.output_name
-    g2.output = graph.output if output is None else output
-    g2.arrays = graph.arrays
-    return g2
-
-
-def gradient_graph(graph: Graph) -> tuple[Graph, dict[str, int]]:
-    """A copy of graph extended with nodes for d output / d variable; returns the copy and
-    the node of each variable's partial derivative."""
-    if graph.arrays:
+def gradient_graph(graph: Graph, wrt: Iterable[str] | None = None
+                   ) -> tuple[Graph, dict[str, int]]:
+    """A new graph: graph's nodes and, after them, nodes for d output / d variable for the
+    variables in wrt (all if None); returns it and the node of each variable's partial.
+    It runs the graph's reverse sweep (Graph.sweep) on nodes instead of numbers."""
+    if graph.makes_arrays:
         raise UsageError("symbolic and higher derivatives work on scalar expressions only")
-    g2 = copy(graph)
+    g2 = graph.extended()
     b = Builder(g2)
-    need = graph.needs_grad()
     adjoint: dict[int, int] = {graph.output: b.const(1.0)}
-    for i in range(len(graph) - 1, -1, -1):
+    for i, k, a in graph.sweep(wrt).edges:
         args = graph.args[i]
-        if i not in adjoint or not args or not need[i]:
-            continue
         b.span = graph.spans[i]
-        for k, a in enumerate(args):
-            if need[a]:
-                term = b.apply("mul", adjoint[i], b.rule(graph.ops[i], k, args, i))
-                # earlier uses first: terms print in the order the source has them
-                adjoint[a] = b.apply("add", term, adjoint[a]) if a in adjoint else term
+        term = b.apply("mul", adjoint[i], b.rule(graph.ops[i], k, args, i))
+        # earlier uses first: terms print in the order the source has them
+        adjoint[a] = b.apply("add", term, adjoint[a]) if a in adjoint else term
     zero = b.const(0.0)
-    return g2, {name: adjoint.get(i, zero) for name, i in graph.variables.items()}
+    return g2.freeze(), {name: adjoint.get(i, zero) for name, i in graph.variables.items()}
 
 
 def nth_derivative(graph: Graph, name: str, order: int, node: int | None = None
@@ -440,7 +425,7 @@ def nth_derivative(graph: Graph, name: str, order: int, node: int | None = None
     that node. The graph extends `graph`: its nodes keep their ids."""
     node = graph.output if node is None else node
     for _ in range(order):
-        graph, partials = gradient_graph(copy(graph, node))
+        graph, partials = gradient_graph(graph.with_output(node), [name])
         node = partials[name]
     return graph, node
 
@@ -459,35 +444,10 @@ class Derivative:
     order: int = 1
 
 
-def free_names(program: ast.Program) -> list[str]:
-    """Names a program reads without assigning them first, in order of first appearance:
-    its variables. Constants (pi, e) and function names are not among them."""
-    assigned_anywhere = {s.name for s in program.stmts if isinstance(s, ast.Assign)}
-    assigned: set[str] = set()
-    names: dict[str, None] = {}
-    for stmt in program.stmts:
-        root = stmt.expr if isinstance(stmt, ast.Assign) else stmt
-        stack: list[ast.Expr] = [root]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, ast.Name):
-                n = node.id
-                if n not in assigned and n not in assigned_anywhere and n not in CONSTANTS \
-                        and n not in FUNCTIONS:
-                    names.setdefault(n, None)
-            elif isinstance(node, ast.Call):
-                stack.extend(reversed(node.args))
-            elif isinstance(node, ast.Array):
-                stack.extend(reversed(node.items))
-        if isinstance(stmt, ast.Assign):
-            assigned.add(stmt.name)
-    return list(names)
-
-
 def derivative(source: str, wrt: Iterable[str] | None = None, order: int = 1) -> Derivative:
     """d^order f / d x^order for each variable x named in wrt (all variables if None), as
     nodes of a graph. A name in wrt is a variable even if it is a constant's (e)."""
-    from .lower import lower
+    from .lower import free_names, lower
     from .parse import parse
 
     if not 1 <= order <= MAX_ORDER:
@@ -508,5 +468,5 @@ def derivative(source: str, wrt: Iterable[str] | None = None, order: int = 1) ->
         out = graph.output
         for n in wanted:
             graph, nodes[n] = nth_derivative(graph, n, order, out)
-        graph.output = out
+        graph = graph.with_output(out)
     return Derivative(source, graph, nodes, graph.output_name, order)

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from . import ast
 from .derivatives import REFS, rule_tree
-from .engine import Graph
-from .errors import Span, UsageError
+from .engine import Edge, Graph
+from .errors import Span
 from .ops import CONST, OPS, VAR
 
 if TYPE_CHECKING:
     from .api import GradResult
-    from .modes import DualNumbers
+    from .core import Evaluation
 
 Value = Any  # a float, or a numpy array
 
@@ -110,50 +110,44 @@ class TraceReport:
 def trace(expression: str, at: Mapping[str, Value] | None = None,
           wrt: Iterable[str] | None = None, *, mode: str | None = None,
           seed_grad: Value = None, random_seed: int = 0, **values: Value) -> TraceReport:
-    """Trace `expression` at a point: compile, forward, backward, report. A non-scalar
-    output is reduced by its sum, or by sum(seed_grad * output); random_seed fixes randn.
-    mode="forward" gives every node's tangents by dual numbers instead of a backward sweep.
+    """Trace `expression` at a point: one recorded evaluation (core.evaluate with a tape),
+    reported node by node. A non-scalar output is reduced by its sum, or by
+    sum(seed_grad * output); random_seed fixes randn. mode="forward" gives every node's
+    tangents by dual numbers instead of a backward sweep.
 
     >>> r = trace("b = 4*a; c = b + 3; d = a + 2; e = c*d", a=3)
     >>> [s.rule for s in r.steps[:2]], r.gradient
     (['d', 'c'], {'a': 35.0})
     """
     from . import limits
-    from .api import _checked, evaluate
-    from .modes import MODES, dual_numbers, passes
+    from .core import evaluate, passes, prepare
 
     limits.check_source(expression, limits.MAX_REPORT_TOKENS,
                         " of a report node by node (trace, graph)")
-
-    if mode is not None and mode not in MODES:
-        raise UsageError(f"unknown mode {mode!r}; the modes are {', '.join(MODES)}")
-    point = {name: _checked(name, x) for name, x in {**(at or {}), **values}.items()}
-    if mode == "forward":
-        if seed_grad is not None:
-            raise UsageError("--seed-grad starts the backward sweep, and forward mode has none",
-                             hint="leave out --seed-grad, or use --mode reverse")
-        report = build_forward(dual_numbers(expression, point, wrt))
-    else:
-        e = evaluate(expression, point, wrt, seed_grad=seed_grad, random_seed=random_seed,
-                     restrict=False)  # trace shows the whole backward pass
-        report = build(e.graph, e.adjoints, e.seed_grad)
-        if wrt is not None:
-            report.gradient = {n: report.gradient[n] for n in e.order}
+    p = prepare(expression, {**(at or {}), **values}, wrt, seed_grad=seed_grad,
+                random_seed=random_seed)
+    e = evaluate(p, mode=mode or "reverse", tape=True)
+    report = build_forward(e) if mode == "forward" else build(e)
     if mode is not None:
-        report.mode, report.passes = mode, passes(mode, len(report.gradient))
+        report.mode, report.passes = mode, passes(mode, len(p.wrt))
     return report
 
 
-def build(graph: Graph, grads: list[Value], seed_grad: Value = None) -> TraceReport:
-    """The report of a graph after forward() and backward(seed_grad) (whose result is
-    `grads`)."""
-    from .api import _plain
+def build(e: Evaluation) -> TraceReport:
+    """The report of a recorded reverse sweep: its edges, grouped by node in the order the
+    lecture reads the graph, with the rules that gave their local derivatives."""
 
-    need = graph.needs_grad()
+    p, graph, grads = e.prepared, e.graph, e.adjoints
+    assert grads is not None and e.tape is not None
+    v = e.values
+    need = graph.sweep(p.wrt).need
     out_name = output_name(graph)
-    names = display_names(graph, out_name)
+    names = display_names(graph, out_name, v)
     order = backward_order(graph, need)
-    steps = [step for i in order for step in _steps(graph, grads, need, names, i, out_name)]
+    sent: dict[int, list[Step]] = {}
+    for edge in e.tape:
+        sent.setdefault(edge.node, []).append(_step(graph, names, edge, out_name))
+    steps = [s for i in order for s in sent.get(i, ())]
     locals_: dict[int, list[Value | None]] = {}
     into: dict[int, list[Step]] = {}
     for s in steps:
@@ -162,44 +156,58 @@ def build(graph: Graph, grads: list[Value], seed_grad: Value = None) -> TraceRep
     sums = [ChainSum(i, tuple(sorted(into.get(i, ()), key=lambda s: (s.node, s.position))))
             for i in order]
     reached = set(order)
-    sums += [ChainSum(i, ()) for i in graph.variables.values() if i not in reached]
+    sums += [ChainSum(graph.variables[n], ()) for n in p.wrt
+             if graph.variables[n] not in reached]
     nodes = [TraceNode(i, names[i], _text(graph, i), graph.spans[i], op.name, graph.args[i],
-                       graph.values[i], grads[i],
+                       v[i], grads[i],
                        tuple(locals_.get(i, [None] * len(graph.args[i]))), i in reached)
              for i, op in enumerate(graph.ops)]
     return TraceReport(
-        graph.source, graph.output, out_name, _plain(graph.values[graph.output]),
-        {n: graph.values[i] for n, i in graph.variables.items()},
-        {n: _plain(grads[i]) for n, i in graph.variables.items()}, nodes, order, steps, sums,
-        seed_grad)
+        graph.source, graph.output, out_name, e.value,
+        {n: v[i] for n, i in graph.variables.items()}, e.gradient, nodes, order, steps, sums,
+        p.seed_grad)
 
 
-def build_forward(duals: DualNumbers) -> TraceReport:
+def _step(graph: Graph, names: list[str], edge: Edge, out_name: str) -> Step:
+    """A recorded edge with its rule written over the names of the node and its inputs."""
+    i, k = edge.node, edge.position
+    args = graph.args[i]
+    x = names[args[0]]
+    y = names[args[1]] if len(args) > 1 else x
+    if edge.local is None:  # a vector-Jacobian product
+        rule = vjp_text(graph.ops[i].name, k, _wrap(x), _wrap(y), _wrap(names[i]),
+                        partial(out_name, names[i]))
+    else:
+        rule = rule_text(graph.ops[i].name, k, x, y, names[i])
+    return Step(i, k, edge.input, rule, edge.local, edge.contribution, edge.broadcast)
+
+
+def build_forward(e: Evaluation) -> TraceReport:
     """The report of forward mode: every node's value and tangents, and the local
-    derivatives along the edges a tangent flows through (as Graph.tangents applies them)."""
-    graph, tangent = duals.graph, duals.tangent
+    derivatives along the edges a tangent flowed through (as the passes recorded them)."""
+    graph, tangent, kept = e.graph, e.tangents, e.locals
+    assert tangent is not None and kept is not None
+    v = e.values
     out_name = output_name(graph)
-    names = display_names(graph, out_name)
+    names = display_names(graph, out_name, v)
     steps = []
-    for i, args in enumerate(graph.args):
-        for k, a in enumerate(args):
-            if any(t[a] for t in tangent.values()):
-                x = names[args[0]]
-                y = names[args[1]] if len(args) > 1 else x
-                rule = rule_text(graph.ops[i].name, k, x, y, names[i])
-                steps.append(Step(i, k, a, rule, graph.local(i, k)))
+    for (i, k), local in sorted(kept.items()):
+        args = graph.args[i]
+        x = names[args[0]]
+        y = names[args[1]] if len(args) > 1 else x
+        steps.append(Step(i, k, args[k], rule_text(graph.ops[i].name, k, x, y, names[i]),
+                          local))
     locals_: dict[int, list[Value | None]] = {}
     for s in steps:
         locals_.setdefault(s.node, [None] * len(graph.args[s.node]))[s.position] = s.local
     nodes = [TraceNode(i, names[i], _text(graph, i), graph.spans[i], op.name, graph.args[i],
-                       duals.value[i], None,
+                       v[i], None,
                        tuple(locals_.get(i, [None] * len(graph.args[i]))), False)
              for i, op in enumerate(graph.ops)]
-    out = graph.output
     return TraceReport(
-        graph.source, out, out_name, duals.value[out],
-        {n: duals.value[i] for n, i in graph.variables.items()},
-        {n: t[out] for n, t in tangent.items()}, nodes, [], steps, [], tangent=tangent)
+        graph.source, graph.output, out_name, e.value,
+        {n: v[i] for n, i in graph.variables.items()}, e.gradient, nodes, [], steps, [],
+        tangent=tangent)
 
 
 def output_name(graph: Graph) -> str:
@@ -213,14 +221,14 @@ def output_name(graph: Graph) -> str:
     return next(n for n in _fresh("f", "out", "output") if n not in taken)
 
 
-def display_names(graph: Graph, out_name: str) -> list[str]:
+def display_names(graph: Graph, out_name: str, values: list[Value]) -> list[str]:
     """Variables by name, assigned nodes by the program's name, number constants by their
     text, an unnamed output by `out_name`, the rest v1, v2, ... in evaluation order."""
     taken = set(graph.variables) | set(graph.labels) | {out_name}
     fresh = (n for n in _fresh() if n not in taken)
     names = []
     for i, (op, label) in enumerate(zip(graph.ops, graph.labels, strict=True)):
-        array = op is CONST and not isinstance(graph.values[i], float)  # its text is long
+        array = op is CONST and not isinstance(values[i], float)  # its text is long
         if label and not array:
             names.append(label)
         elif i == graph.output:
@@ -258,49 +266,6 @@ def backward_order(graph: Graph, need: list[bool]) -> list[int]:
                     order.append(a)
         k += 1
     return order
-
-
-def _steps(graph: Graph, grads: list[Value], need: list[bool], names: list[str],
-           i: int, out_name: str) -> list[Step]:
-    args = graph.args[i]
-    wanted = [k for k, a in enumerate(args) if need[a]]
-    if not wanted:
-        return []
-    op = graph.ops[i]
-    x = names[args[0]]
-    y = names[args[1]] if len(args) > 1 else x
-    if graph.arrays:
-        return _array_steps(graph, grads, i, wanted, x, y, names[i], out_name)
-    steps = []
-    for k in wanted:
-        local = graph.local(i, k)
-        steps.append(Step(i, k, args[k], rule_text(op.name, k, x, y, names[i]), local,
-                          grads[i] * local))
-    return steps
-
-
-def _array_steps(graph: Graph, grads: list[Value], i: int, wanted: list[int], x: str, y: str,
-                 z: str, out: str) -> list[Step]:
-    """The steps of node i on arrays, as engine.Graph._backward_arrays computes them."""
-    import numpy as np
-
-    from .arrays import VJP, unbroadcast
-
-    op, args, v = graph.ops[i], graph.args[i], graph.values
-    steps = []
-    with np.errstate(all="ignore"):
-        vjp = VJP[op.name](grads[i], *(v[a] for a in args), v[i]) if op.vjp else ()
-        for k in wanted:
-            if op.vjp:
-                local, raw = None, vjp[k]
-                rule = vjp_text(op.name, k, _wrap(x), _wrap(y), _wrap(z), partial(out, z))
-            else:
-                local = graph.local(i, k)
-                raw, rule = grads[i] * local, rule_text(op.name, k, x, y, z)
-            shape = np.shape(v[args[k]])
-            wide = np.shape(raw) if np.shape(raw) != shape else None
-            steps.append(Step(i, k, args[k], rule, local, unbroadcast(raw, shape), wide))
-    return steps
 
 
 def vjp_text(op: str, k: int, x: str, y: str, z: str, g: str) -> str:

@@ -2,7 +2,7 @@
 
 The network and its loss are one expression program, compiled once into a Graph; the four
 rows of the truth table go through it together as a 4x2 matrix. Every epoch re-runs that
-graph's forward pass, takes the gradient from its reverse sweep (Graph.backward: no second,
+graph's forward pass, takes the gradient from its reverse sweep (core's State.backward: no second,
 hand-written backprop) and updates the weights in place: W <- W - lr * dL/dW.
 """
 
@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import Graph
 from .errors import MathError, UsageError
 from .gates import (
     ACTIVATION,
@@ -209,12 +208,6 @@ def network_program(layers: Sequence[int], activation: str, loss: str | None) ->
     return "; ".join(stmts)
 
 
-def _compile(program: str, names: list[str]) -> Graph:
-    from .api import compile
-
-    return compile(program, names)
-
-
 def initial_weights(layers: Sequence[int], seed: int) -> tuple[float, ...]:
     """Glorot-uniform weights (limit sqrt(6 / (fan_in + fan_out))) and zero biases, drawn in
     --weights order from Python's random.Random(seed), the same on every platform."""
@@ -281,16 +274,19 @@ class Network:
         self.layers = tuple(layers)
         self.activation = activation
         self.program = network_program(self.layers, activation, loss)
+        from .core import prepare
+
         params = _matrices(self.layers, weights)
-        self.graph = _compile(self.program, ["X", "Y", *params])
         self.target = np.array(table, dtype=float).reshape(4, 1)
-        self.graph.set_values({"X": np.array(INPUTS, dtype=float), "Y": self.target,
-                               **params})
-        self.params = {k: self.graph.variables[k] for k in params}  # name -> node
-        self.out = self.graph.labels.index("O")
+        p = prepare(self.program, {"X": np.array(INPUTS, dtype=float), "Y": self.target,
+                                   **params}, list(params))
+        self.prepared = p
+        self.state = p.graph.at(p.point)
+        self.params = {k: p.graph.variables[k] for k in params}  # name -> node
+        self.out = p.graph.labels.index("O")
 
     def matrices(self) -> dict[str, Any]:
-        return {k: self.graph.values[i] for k, i in self.params.items()}
+        return {k: self.state.values[i] for k, i in self.params.items()}
 
     def weights(self) -> list[float]:
         """The weights and biases in --weights order."""
@@ -298,16 +294,16 @@ class Network:
 
     def set_weights(self, weights: Sequence[float]) -> None:
         for k, m in _matrices(self.layers, weights).items():
-            self.graph.values[self.params[k]] = m
+            self.state.assign(k, m)
 
     def outputs(self) -> list[float]:
         """The network's output per row, as of the last forward pass."""
-        return [float(o) for o in self.graph.values[self.out].ravel()]
+        return [float(o) for o in self.state.values[self.out].ravel()]
 
     def loss_and_gradient(self) -> tuple[float, list[float]]:
         """The loss and dL/d(each weight), in --weights order: one forward, one reverse sweep."""
-        loss = float(self.graph.forward())
-        g = self.graph.backward()
+        loss = float(self.state.forward())
+        g = self.state.backward(wrt=self.prepared.wrt)
         return loss, _flatten(self.layers, {k: g[i] for k, i in self.params.items()})
 
     def descend(self, lr: float, epochs: int, tol: float, progress: Progress | None = None
@@ -323,14 +319,14 @@ class Network:
 
     def _descend(self, lr: float, epochs: int, tol: float, progress: Progress | None
                  ) -> tuple[int, list[float], bool]:
-        graph, v, out = self.graph, self.graph.values, self.out
+        state, v, out, wrt = self.state, self.state.values, self.out, self.prepared.wrt
         ids = list(self.params.values())
         target = self.target >= 0.5
         every = max(1, epochs // 200)
         history: list[float] = []
         epoch = 0
         while True:
-            loss = float(graph.forward())
+            loss = float(state.forward())
             history.append(loss)
             if loss < tol and bool(((v[out] >= 0.5) == target).all()):
                 converged = True
@@ -338,9 +334,9 @@ class Network:
             if epoch == epochs:
                 converged = False
                 break
-            g = graph.backward()
+            g = state.backward(wrt=wrt)
             for i in ids:
-                v[i] -= lr * g[i]
+                v[i] -= lr * g[i]  # in place: the graph's values are the weights
             epoch += 1
             if progress is not None and epoch % every == 0:
                 progress(epoch, loss)
@@ -397,8 +393,9 @@ def boundary(layers: Sequence[int], activation: str, params: dict[str, Any],
     x1 = [c / (cols - 1) for c in range(cols)]
     x2 = [1 - r / (rows - 1) for r in range(rows)]
     points = np.array([(a, b) for b in x2 for a in x1], dtype=float)
-    graph = _compile(network_program(layers, activation, None), ["X", *params])
-    graph.set_values({"X": points, **params})
-    out = np.asarray(graph.forward()).reshape(rows, cols)
+    from .core import evaluate, prepare
+
+    p = prepare(network_program(layers, activation, None), {"X": points, **params})
+    out = np.asarray(evaluate(p, backward=False).value).reshape(rows, cols)
     outputs = [[float(o) for o in row] for row in out]
     return Boundary(x1, x2, outputs, [[int(o >= 0.5) for o in row] for row in outputs])

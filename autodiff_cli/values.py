@@ -48,9 +48,7 @@ def constant(text: str, random_key: tuple[int, ...] = (0,)) -> Value:
     if len(program.stmts) != 1 or isinstance(program.stmts[0], ast.Assign):
         raise UsageError("a value must be one expression, not a program", text,
                          (0, len(text)), hint="for example --at a=3,b=pi/4")
-    graph = lower(program, ())
-    graph.random_key = random_key
-    return graph.forward()
+    return lower(program, ()).at({}, random_key).forward()
 
 
 def is_csv(text: str) -> bool:

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from toolkit_helpers import VARS, Expr, expressions, invoke, magnitudes, points
 
 from autodiff_cli import MathError, compile
+from autodiff_cli import core
 from autodiff_cli.api import grad
 from autodiff_cli.engine import Graph
 from autodiff_cli.ops import CONST, OPS
@@ -29,9 +30,7 @@ def d(expr: str, wrt: str) -> str:
 
 
 def evaluate(text: str, at: dict) -> float:
-    graph = compile(text, at)
-    graph.set_values(at)
-    return float(graph.forward())
+    return float(compile(text, at).at(at).forward())
 
 
 # -- round trip -------------------------------------------------------------------------------
@@ -45,9 +44,9 @@ def test_derivative_parses_back_and_evaluates_to_grad(e: Expr, at: dict) -> None
     except MathError:
         assume(False)
         return
-    graph = compile(e.text, at)
-    graph.gradient(at)
-    scale = magnitudes(graph)
+    evaluation = core.evaluate(core.prepare(e.text, at))
+    graph = evaluation.graph
+    scale = magnitudes(evaluation)
     for name in VARS:
         text = d(e.text, name)
         got = evaluate(text, at)  # the derivative's own evaluation must not fail either

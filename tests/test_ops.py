@@ -89,10 +89,10 @@ def cases() -> list[object]:
 
 def at(op: Op, point: tuple[float, ...]) -> tuple[object, int]:
     """The graph of `op` applied at point, evaluated; and the node of op."""
-    graph = compile(program(op, point), [])
+    graph = compile(program(op, point), []).at({})
     value = graph.forward()
-    node = graph.output
-    assert graph.ops[node] is op, written(op)
+    node = graph.graph.output
+    assert graph.graph.ops[node] is op, written(op)
     assert value == pytest.approx(op.forward(*point), rel=1e-15)
     return graph, node
 
@@ -135,7 +135,7 @@ def test_rules_give_the_local_derivative(op: Op, point: tuple[float, ...]) -> No
     binds["z"] = z
     prefix = "; ".join(f"{n} = {v!r}" for n, v in binds.items())
     for k, rule in enumerate(op.rules):
-        rule_value = compile(f"{prefix}; {rule}", []).forward()
+        rule_value = compile(f"{prefix}; {rule}", []).at({}).forward()
         assert rule_value == pytest.approx(graph.local(node, k), rel=1e-12, abs=1e-15), rule
 
 
@@ -157,9 +157,10 @@ SEED_LOCALS = {
 
 @pytest.mark.parametrize(("expr", "expected"), list(SEED_LOCALS.items()))
 def test_seed_local_derivatives(expr: str, expected: tuple[float, float]) -> None:
-    graph = compile(f"a = 3; b = 2; {expr}", [])
+    graph = compile(f"a = 3; b = 2; {expr}", []).at({})
     graph.forward()
-    assert (graph.local(graph.output, 0), graph.local(graph.output, 1)) == expected
+    out = graph.graph.output
+    assert (graph.local(out, 0), graph.local(out, 1)) == expected
 
 
 @pytest.mark.parametrize(
@@ -175,14 +176,15 @@ def test_seed_local_derivatives(expr: str, expected: tuple[float, float]) -> Non
 def test_local_derivative_at_documented_edges(expr: str, point: tuple[float, ...],
                                               expected: float) -> None:
     binds = "; ".join(f"{n} = {v!r}" for n, v in zip(NAMES, point, strict=False))
-    graph = compile(f"{binds}; {expr}", [])
+    graph = compile(f"{binds}; {expr}", []).at({})
     graph.forward()
     k = len(point) - 1
-    assert graph.local(graph.output, k) == expected
+    assert graph.local(graph.graph.output, k) == expected
 
 
 @pytest.mark.parametrize("name", ["max", "min"])
 def test_max_min_split_the_derivative_at_a_tie(name: str) -> None:
-    graph = compile(f"x = 1.5; y = 1.5; {name}(x, y)", [])
+    graph = compile(f"x = 1.5; y = 1.5; {name}(x, y)", []).at({})
     graph.forward()
-    assert (graph.local(graph.output, 0), graph.local(graph.output, 1)) == (0.5, 0.5)
+    out = graph.graph.output
+    assert (graph.local(out, 0), graph.local(out, 1)) == (0.5, 0.5)

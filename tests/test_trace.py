@@ -118,8 +118,8 @@ def test_substituted_rule_evaluates_to_the_local_derivative(op: str, k: int) -> 
     row = OPS[op]
     z = row.forward(x, y) if row.arity == 2 else row.forward(x)
     check = compile(rule_text(op, k, "p", "q" if row.arity == 2 else "p", "r"), ["p", "q", "r"])
-    check.set_values({"p": x, "q": y, "r": z})
-    assert math.isclose(check.forward(), _local(op, k, x, y), rel_tol=1e-12, abs_tol=1e-12)
+    value = check.at({"p": x, "q": y, "r": z}).forward()
+    assert math.isclose(value, _local(op, k, x, y), rel_tol=1e-12, abs_tol=1e-12)
 
 
 def _local(op: str, k: int, x: float, y: float) -> float:
@@ -129,10 +129,10 @@ def _local(op: str, k: int, x: float, y: float) -> float:
     p = graph.variable("p")
     q = graph.variable("q")
     row = OPS[op]
-    graph.output = graph.add(row, (p, q) if row.arity == 2 else (p,))
-    graph.set_values({"p": x, "q": y})
-    graph.forward()
-    return float(graph.local(graph.output, k))
+    graph.set_output(graph.add(row, (p, q) if row.arity == 2 else (p,)))
+    state = graph.at({"p": x, "q": y})
+    state.forward()
+    return float(state.local(graph.output, k))
 
 
 def test_names_that_are_not_one_token_get_parentheses() -> None:

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from autodiff_cli.api import grad
 from autodiff_cli.cli import app
-from autodiff_cli.modes import dual_numbers
+from autodiff_cli.core import evaluate, prepare
 from autodiff_cli.ops import OPS
 from autodiff_cli.render.matrix import is_small, matrix_lines
 from autodiff_cli.render.trace import chain_text, tangent_text
@@ -259,8 +259,8 @@ def test_forward_mode_tangents_of_the_slide() -> None:
 
 def test_forward_mode_uses_dual_numbers() -> None:
     r = trace(AB, a=3, b=2, mode="forward")
-    d = dual_numbers(AB, {"a": 3, "b": 2})
-    assert r.tangent == d.tangent and [n.value for n in r.nodes] == d.value
+    d = evaluate(prepare(AB, {"a": 3, "b": 2}), mode="forward", tape=True)
+    assert r.tangent == d.tangents and [n.value for n in r.nodes] == d.values
 
 
 @pytest.mark.parametrize(("expr", "at"), [

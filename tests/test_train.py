@@ -143,7 +143,7 @@ def test_the_network_is_an_expression_program() -> None:
 
 def _loss_at(net: Network, weights: list[float]) -> float:
     net.set_weights(weights)
-    return float(net.graph.forward())
+    return float(net.state.forward())
 
 
 @pytest.mark.parametrize("hidden", [(), (3,), (2, 3)])

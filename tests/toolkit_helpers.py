@@ -73,17 +73,17 @@ points = st.fixed_dictionaries({v: st.integers(-1500, 1500).map(lambda k: k / 10
                                 for v in VARS})
 
 
-def magnitudes(graph: Any) -> list[float]:
+def magnitudes(evaluation: Any) -> list[float]:
     """The sum over chain-rule paths of |product of local derivatives|, per node: the scale
-    against which the rounding of a computed partial derivative is measured."""
-    need = graph.needs_grad()
-    g = [0.0] * len(graph)
-    g[graph.output] = 1.0
-    for i in range(len(graph) - 1, -1, -1):
-        if need[i] and graph.args[i]:
-            for k, a in enumerate(graph.args[i]):
-                if need[a]:
-                    g[a] += abs(g[i] * graph.local(i, k))
+    against which the rounding of a computed partial derivative is measured. Read from the
+    recorded sweep's local derivatives, in the order it ran them."""
+    from autodiff_cli.core import evaluate
+
+    taped = evaluate(evaluation.prepared, tape=True)
+    g = [0.0] * len(taped.graph)
+    g[taped.graph.output] = 1.0
+    for edge in taped.tape:
+        g[edge.input] += abs(g[edge.node] * edge.local)
     return g
 
 

@@ -54,7 +54,7 @@ def node_text(graph: Graph, i: int, done: Texts) -> tuple[str, int]:
     if op is VAR:
         return graph.labels[i], ATOM
     if op is CONST:
-        label, value = graph.labels[i], graph.values[i]
+        label, value = graph.labels[i], graph.consts[i]
         if label in CONSTANTS and CONSTANTS[label] == value:
             return label, ATOM
         text = exact(value)

@@ -57,7 +57,7 @@ def node_latex(graph: Graph, i: int, done: Texts) -> tuple[str, int]:
     if op is VAR:
         return latex_name(graph.labels[i]), ATOM
     if op is CONST:
-        label, value = graph.labels[i], graph.values[i]
+        label, value = graph.labels[i], graph.consts[i]
         if label in CONSTANTS and CONSTANTS[label] == value:
             return (r"\pi" if label == "pi" else label), ATOM
         text = number(value)

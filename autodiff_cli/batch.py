@@ -77,7 +77,9 @@ def one(line: str, number: int, cache: Cache, mode: str = "reverse") -> dict[str
         return _error(None, "limit", f"line {number}: longer than {MAX_CHARS:,} characters, "
                       "the limit", None)
     try:
-        data = json.loads(line)
+        data = json.loads(line, object_pairs_hook=_unique)
+    except DuplicateKey as err:
+        return _error(None, "json", f"line {number}: {err}", None)
     except (json.JSONDecodeError, RecursionError) as err:
         msg, col = (err.msg, err.colno) if isinstance(err, json.JSONDecodeError) else \
             ("nested too deeply", None)
@@ -124,6 +126,20 @@ def _scalar(value: Any, graph: Graph) -> float:
                      hint="sum(...) or mean(...) makes one number of it")
 
 
+class DuplicateKey(ValueError):
+    pass
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different (json.loads would keep the last)."""
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise DuplicateKey(f"the key {key!r} is given twice")
+        obj[key] = value
+    return obj
+
+
 def _depth(value: Any) -> int:
     """How deeply lists and objects nest in a JSON value: 0 for a number or a string."""
     depth, level = 0, [value]
@@ -146,7 +162,7 @@ def _point(at: Any, number: int, cache: Cache) -> dict[str, float]:
         try:
             point = parse_at([at])
         except AutodiffError as err:
-            raise InputError(f"line {number}: \"at\": {err.message.removeprefix('--at ')}"
+            raise InputError(f"line {number}: \"at\": {err.message.removeprefix('--at: ').removeprefix('--at ')}"
                              ) from None
         arrays = [n for n, x in point.items() if not isinstance(x, float)]
         if arrays:

@@ -587,7 +587,8 @@ class State:
         if self.arrays and not op.creates and (isinstance(exc, IndexError) or (
                 isinstance(exc, ValueError) and (op.vjp or "broadcast" in text))):
             return self._shape_error(i, exc)
-        if isinstance(exc, ZeroDivisionError) or (op.name == "div" and "divide" in text):
+        if (isinstance(exc, ZeroDivisionError) and not op.domain) or (
+                op.name == "div" and ("divide" in text or isinstance(exc, ZeroDivisionError))):
             what = "division by zero"
         elif isinstance(exc, OverflowError) or "overflow" in text:
             what = "overflow: the result is too large for a float"

@@ -40,13 +40,13 @@ def check_source(source: str, max_tokens: int | None = None, what: str = "") -> 
 
 
 def read_text(stream: TextIO, what: str) -> str:
-    """All of stream, or LimitError once it is longer than MAX_CHARS (it is never read
-    whole into memory then)."""
+    """All of stream without its final line break(s), or LimitError once it is longer than
+    MAX_CHARS (it is never read whole into memory then)."""
     text = stream.read(MAX_CHARS + 1)
     if len(text) > MAX_CHARS:
         raise LimitError(f"{what} is longer than {MAX_CHARS:,} characters, the limit",
                          hint=HINT)
-    return text
+    return text.rstrip("\r\n")
 
 
 def bounded_lines(stream: TextIO) -> Iterator[str]:

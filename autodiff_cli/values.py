@@ -61,8 +61,9 @@ def value(text: str, random_key: tuple[int, ...] = (0,)) -> Value:
 
 
 def parse_at(specs: Iterable[str], seed: int = 0) -> dict[str, Value]:
-    """{"a": 3.0, "b": 2.0} from ["a=3,b=2"]; later specs override earlier ones.
-    randn in the value of NAME draws from a stream of its own, named by (seed, NAME)."""
+    """{"a": 3.0, "b": 2.0} from ["a=3,b=2"]; a name given twice is an error (in one spec
+    or in two). randn in the value of NAME draws from a stream of its own, named by
+    (seed, NAME)."""
     values: dict[str, Value] = {}
     for spec in specs:
         for offset, piece in split_top_level(spec):
@@ -78,6 +79,9 @@ def parse_at(specs: Iterable[str], seed: int = 0) -> dict[str, Value]:
                 raise UsageError(f"--at: {name!r} is not a valid name", spec,
                                  (at, at + max(1, len(name))),
                                  hint="names are letters, digits and _, not starting with a digit")
+            if name in values:
+                raise UsageError(f"--at: {name} is given twice", spec,
+                                 (at, at + len(name)), hint="give each name one value")
             start = offset + len(piece) - len(rhs)
             try:
                 values[name] = value(rhs, (seed, 1, *map(ord, name)))

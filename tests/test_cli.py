@@ -161,10 +161,10 @@ def test_constants_and_at_e(cli: Any) -> None:
     assert data["gradient"] == {"e": 1.0, "x": pytest.approx(2 * math.log(2), rel=1e-15)}
 
 
-def test_later_at_wins(cli: Any) -> None:
-    data = strict_json(ok(cli("grad", "a", "--at", "a=1", "--at", "a=2",
-                              "--format", "json")).stdout)
-    assert data["at"] == {"a": 2.0}
+@pytest.mark.parametrize("at", [["--at", "a=1,a=2"], ["--at", "a=1", "--at", "a=2"]])
+def test_a_name_given_twice_is_refused(cli: Any, at: list[str]) -> None:
+    err = failed(cli("grad", "a", *at), 2)
+    assert "a is given twice" in err
 
 
 # -- --wrt ----------------------------------------------------------------------------------

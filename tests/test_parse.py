@@ -338,7 +338,7 @@ def test_constant_cannot_be_called() -> None:
         ([" a = 3 , b=-2 ,"], {"a": 3.0, "b": -2.0}),
         (["x=pi/4"], {"x": math.pi / 4}),
         (["m=max(1, 2),n=2^-1"], {"m": 2.0, "n": 0.5}),  # commas inside calls stay
-        (["a=1", "b=2", "a=5"], {"a": 5.0, "b": 2.0}),  # later wins
+        (["a=1", "b=2"], {"a": 1.0, "b": 2.0}),  # (a name given twice: an error)
         (["θ=1e-3"], {"θ": 0.001}),
         (["e=2"], {"e": 2.0}),
         ([], {}),
@@ -355,6 +355,7 @@ def test_parse_at(specs: list[str], expected: dict[str, float]) -> None:
     [
         ("a", (0, 1), "NAME=VALUE"),
         ("a=3,1b=2", (4, 6), "not a valid name"),
+        ("a=3,a=4", (4, 5), "a is given twice"),
         ("a=3, b=x", (7, 8), "x has no value"),
         ("a=", (2, 3), "empty expression"),
         ("a=1/0", (2, 5), "division by zero"),

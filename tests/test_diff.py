@@ -11,8 +11,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from toolkit_helpers import VARS, Expr, expressions, invoke, magnitudes, points
 
-from autodiff_cli import MathError, compile
-from autodiff_cli import core
+from autodiff_cli import MathError, compile, core
 from autodiff_cli.api import grad
 from autodiff_cli.engine import Graph
 from autodiff_cli.ops import CONST, OPS

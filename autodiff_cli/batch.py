@@ -162,8 +162,8 @@ def _point(at: Any, number: int, cache: Cache) -> dict[str, float]:
         try:
             point = parse_at([at])
         except AutodiffError as err:
-            raise InputError(f"line {number}: \"at\": {err.message.removeprefix('--at: ').removeprefix('--at ')}"
-                             ) from None
+            said = err.message.removeprefix("--at: ").removeprefix("--at ")
+            raise InputError(f"line {number}: \"at\": {said}") from None
         arrays = [n for n, x in point.items() if not isinstance(x, float)]
         if arrays:
             raise InputError(f"line {number}: \"at\" {arrays[0]}: a value in a batch line is a "

@@ -130,6 +130,8 @@ OPS: dict[str, Op] = {op.name: op for op in (
         note="not finite at x = -1 and x = 1: an error",
         array="arccos", latex=r"\arccos\left({x}\right)"),
     _fn("atan", math.atan, "1/(1 + x*x)", array="arctan", latex=r"\arctan\left({x}\right)"),
+    _fn("atan2", math.atan2, "y/(x*x + y*y)", "-x/(x*x + y*y)", domain="{x} and {y} not both 0",
+        array="arctan2", latex=r"\operatorname{{atan2}}\left({x}, {y}\right)"),
     _fn("sinh", math.sinh, "cosh(x)", latex=r"\sinh\left({x}\right)"),
     _fn("cosh", math.cosh, "sinh(x)", latex=r"\cosh\left({x}\right)"),
     _fn("tanh", math.tanh, "1 - z*z", latex=r"\tanh\left({x}\right)"),

@@ -84,7 +84,7 @@ def _lower_expr(root: ast.Expr, graph: Graph, env: dict[str, int], bound: list[s
         elif isinstance(node, ast.Call):
             args = node.args
             stack.append((OPS[node.op], len(args), (node.start, node.end)))
-            stack.extend(reversed(args))
+            stack.extend(args[::-1])
         elif isinstance(node, ast.Name):
             i = env.get(node.id)
             if i is None:
@@ -136,9 +136,9 @@ def free_names(program: ast.Program, bound: Iterable[str] = ()) -> list[str]:
                         n in given or (n not in CONSTANTS and n not in FUNCTIONS)):
                     names.setdefault(n, None)
             elif isinstance(node, ast.Call):
-                stack.extend(reversed(node.args))
+                stack.extend(node.args[::-1])
             elif isinstance(node, ast.Array):
-                stack.extend(reversed(node.items))
+                stack.extend(node.items[::-1])
         if isinstance(stmt, ast.Assign):
             assigned.add(stmt.name)
     return list(names)

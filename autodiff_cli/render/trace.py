@@ -379,7 +379,7 @@ def expression_tree(r: TraceReport, fancy: bool, max_nodes: int = MAX_ROWS,
     out = r.nodes[r.output]
     root = Tree(Text(node_label(r, out)), guide_style="dim" if fancy else "")
     drawn = {out.id}
-    stack = [(a, root, 1) for a in reversed(out.inputs)]
+    stack = [(a, root, 1) for a in out.inputs[::-1]]
     count = 1
     while stack:
         if max_nodes > 0 and count >= max_nodes:
@@ -397,7 +397,7 @@ def expression_tree(r: TraceReport, fancy: bool, max_nodes: int = MAX_ROWS,
         if n.inputs and depth >= max_depth:
             branch.add(Text(f"… inputs deeper than {max_depth} levels not drawn"))
         elif n.inputs:
-            stack.extend((a, branch, depth + 1) for a in reversed(n.inputs))
+            stack.extend((a, branch, depth + 1) for a in n.inputs[::-1])
     return root
 
 

@@ -16,7 +16,8 @@ import typer
 from . import __version__, coercion
 from .cligroup import Group
 from .errors import AutodiffError, UsageError
-from .gates import ACTIVATION, EPOCHS, HIDDEN, LOSS, LR, SEED, TOL
+from .gates import ACTIVATION, ACTIVATIONS, EPOCHS, HIDDEN, LOSS, LOSSES, LR, SEED, TOL
+from .modes import MODES
 
 if TYPE_CHECKING:
     from .trace import TraceReport
@@ -60,11 +61,21 @@ FormatOpt = Annotated[Format, typer.Option(
     "--format", help="Output format: table for people, json and plain for scripts.")]
 
 
-class Mode(str, Enum):
-    reverse = "reverse"
-    forward = "forward"
+def choices(name: str, values: tuple[str, ...]) -> Any:
+    """An Enum of these values, for Typer to offer as an option's choices: the values
+    themselves are the library's (modes.MODES, gates.ACTIVATIONS, ...)."""
+    return Enum(name, {v: v for v in values}, type=str)
 
 
+if TYPE_CHECKING:  # to mypy, an Enum of strings
+    from enum import Enum as Activation
+    from enum import Enum as Loss
+    from enum import Enum as Mode
+else:
+    Mode = choices("Mode", MODES)
+    Activation = choices("Activation", ACTIVATIONS)
+    Loss = choices("Loss", LOSSES)
+DEFAULT_ACTIVATION, DEFAULT_LOSS = Activation[ACTIVATION], Loss[LOSS]
 ModeOpt = Annotated[Mode | None, typer.Option(
     "--mode", help="reverse: 1 forward pass + 1 reverse sweep for all partials; forward: one "
     "pass of dual numbers per variable. Either way the output says which, and how many "
@@ -287,20 +298,6 @@ class TrainFormat(str, Enum):
     json = "json"
 
 
-class Activation(str, Enum):
-    sigmoid = "sigmoid"
-    tanh = "tanh"
-    relu = "relu"
-
-
-class Loss(str, Enum):
-    mse = "mse"
-    bce = "bce"
-
-
-DEFAULT_ACTIVATION, DEFAULT_LOSS = Activation(ACTIVATION), Loss(LOSS)
-
-
 @app.command("train-gate", epilog="Examples:  autodiff train-gate xor   |   "
              "autodiff train-gate and --hidden 0 --weights 10,10,-15 --epochs 0   |   "
              "autodiff train-gate xor --hidden 0   |   "
@@ -392,7 +389,7 @@ def _names(wrt: str | None) -> list[str] | None:
 
 
 def _grad_report(expr: str | None, at: list[str] | None, wrt: str | None, file: Path | None,
-                 format: Format, mode: Mode | None, check: bool, tol: float,
+                 format: Format, mode: "Mode | None", check: bool, tol: float,
                  order: int, seed: int) -> typer.Exit:
     """grad with --mode, --check or --order; exit 1 if a gradient check fails."""
     from .gradreport import grad_report
@@ -418,7 +415,7 @@ def _grad_report(expr: str | None, at: list[str] | None, wrt: str | None, file: 
 
 
 def _grad_batch(path: str, expr: str | None, file: Path | None, at: list[str] | None,
-                wrt: str | None, mode: Mode | None, check: bool, order: int) -> typer.Exit:
+                wrt: str | None, mode: "Mode | None", check: bool, order: int) -> typer.Exit:
     """grad --batch: exit 0 if every line succeeded, 1 otherwise."""
     from .batch import run
     from .limits import bounded_lines

@@ -20,9 +20,9 @@ from typing import Any
 
 from .engine import Edge, Graph, State
 from .errors import AutodiffError, ShapeError, UsageError
+from .modes import MODES
 
 Value = Any  # a float, or a numpy array
-MODES = ("reverse", "forward")
 
 
 @dataclass(frozen=True)
@@ -175,12 +175,6 @@ def evaluate(p: Prepared, *, mode: str = "reverse", tape: bool = False,
     e.tape = [] if tape else None
     e.adjoints = state.backward(p.seed_grad, p.wrt, e.tape)
     return e
-
-
-def passes(mode: str, n: int) -> dict[str, int]:
-    """Passes each mode needs for n variables: reverse 1 + 1, forward one per variable."""
-    return {"forward": 1, "reverse": 1} if mode == "reverse" else {"forward": max(1, n),
-                                                                     "reverse": 0}
 
 
 def _same_shape(seed_grad: Value, value: Value) -> None:

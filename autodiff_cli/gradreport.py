@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .api import GradResult, result
-from .core import evaluate, passes, prepare
+from .core import evaluate, prepare
 from .errors import UsageError
 from .gradcheck import STEP, TOL, PartialCheck, check
 from .higher import higher
+from .modes import passes
 
 
 @dataclass

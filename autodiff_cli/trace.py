@@ -120,7 +120,8 @@ def trace(expression: str, at: Mapping[str, Value] | None = None,
     (['d', 'c'], {'a': 35.0})
     """
     from . import limits
-    from .core import evaluate, passes, prepare
+    from .core import evaluate, prepare
+    from .modes import passes
 
     limits.check_source(expression, limits.MAX_REPORT_TOKENS,
                         " of a report node by node (trace, graph)")

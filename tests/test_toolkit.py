@@ -17,7 +17,8 @@ from toolkit_helpers import SYM, Expr, expressions, invoke, magnitudes, points, 
 import autodiff_cli
 from autodiff_cli import MathError
 from autodiff_cli.api import grad
-from autodiff_cli.core import evaluate, passes, prepare
+from autodiff_cli.core import evaluate, prepare
+from autodiff_cli.modes import passes
 from autodiff_cli.gradcheck import STEP, finite_difference, relative_error
 from autodiff_cli.higher import hessian, higher
 

@@ -94,7 +94,7 @@ def _house(page: Any) -> None:
 
 
 SHOTS["trace-seed.png"] = (trace_args(SEED, ["a=3"]), _seed, 1300)
-SHOTS["trace-house.png"] = (trace_args(HOUSE, HOUSE_AT), _house, 2000)
+SHOTS["trace-house.png"] = (trace_args(HOUSE, HOUSE_AT), _house, 2100)
 SHOTS["train-gate.png"] = (["train-gate", "xor"], lambda page: None, 1300)
 
 

@@ -48,9 +48,9 @@ def page_of(args: list[str], tmp_path: Path, name: str = "page.html") -> Path:
 
 @pytest.mark.parametrize("args", [
     trace_args(SEED, ["a=3"]),
-    trace_args(SEED, ["a=3"]) + ["--mode", "forward"],
+    [*trace_args(SEED, ["a=3"]), "--mode", "forward"],
     trace_args(HOUSE, HOUSE_AT),
-    trace_args("x*x + y", ["x=2,y=-1"]) + ["--wrt", "x"],
+    [*trace_args("x*x + y", ["x=2,y=-1"]), "--wrt", "x"],
 ])
 def test_trace_page_embeds_exactly_the_json(args: list[str]) -> None:
     page = invoke([*args, "--format", "html"]).output
@@ -143,7 +143,7 @@ def current(page: Any) -> int | None:
 def test_seed_program_steps_through_the_backward_pass(chrome: Any, tmp_path: Path) -> None:
     errors: list[str] = []
     page = open_page(chrome, page_of(trace_args(SEED, ["a=3"]), tmp_path), errors)
-    doc = json.loads(invoke(trace_args(SEED, ["a=3"]) + ["--format", "json"]).output)
+    doc = json.loads(invoke([*trace_args(SEED, ["a=3"]), "--format", "json"]).output)
     assert doc["value"] == 75 and doc["gradient"] == {"a": 35}
     shown = nodes_on_page(page)
     assert [n["id"] for n in shown] == [n["id"] for n in doc["nodes"]]
@@ -190,6 +190,10 @@ def test_seed_program_steps_through_the_backward_pass(chrome: Any, tmp_path: Pat
     page.click("text=Back")
     page.click("text=Next")
     assert current(page) == a
+    page.click("text=Start")
+    page.focus("text=Next")
+    page.keyboard.press(" ")  # Space steps once, it does not also press the button
+    assert current(page) == 1
 
     page.click(f'.node[data-id="{a}"]')
     detail = page.inner_text("#detail")
@@ -237,9 +241,26 @@ def test_three_hundred_nodes(chrome: Any, tmp_path: Path) -> None:
     assert errors == []
 
 
+def test_a_big_graph_is_a_table_that_steps(chrome: Any, tmp_path: Path) -> None:
+    errors: list[str] = []
+    args = trace_args("+".join(f"x*{k}" for k in range(MAX_SVG_NODES // 2)), ["x=2"])
+    page = open_page(chrome, page_of(args, tmp_path), errors)
+    doc = json.loads(invoke([*args, "--format", "json"]).output)
+    assert page.locator("svg .node").count() == 0
+    shown = nodes_on_page(page)
+    assert [(n["id"], n["value"], n["grad"]) for n in shown] == \
+        [(d["id"], d["value"], d["grad"]) for d in doc["nodes"]]
+    page.keyboard.press("End")
+    x = next(d for d in doc["nodes"] if d["name"] == "x")
+    assert current(page) == x["id"]
+    page.click(f'tr.node[data-id="{x["id"]}"]')
+    assert "∂f/∂x = " in page.inner_text("#detail")
+    assert errors == []
+
+
 def test_forward_mode_shows_tangents(chrome: Any, tmp_path: Path) -> None:
     errors: list[str] = []
-    args = trace_args(SEED, ["a=3"]) + ["--mode", "forward"]
+    args = [*trace_args(SEED, ["a=3"]), "--mode", "forward"]
     page = open_page(chrome, page_of(args, tmp_path), errors, dark=True)
     doc = json.loads(invoke([*args, "--format", "json"]).output)
     shown = nodes_on_page(page)

@@ -31,6 +31,7 @@ CHAR_W = 7.3  # width of a character of the 12px monospace font, in px
 LINE_H = 16
 PAD = 8
 ROW_GAP = 22
+NODE_TERMS = 3  # terms of a chain-rule sum drawn in its node (the status line shows more)
 LABEL_CHARS = 44  # an edge's label is cut beyond this (the panel and status show it whole)
 
 
@@ -170,21 +171,23 @@ def _node_lines(r: TraceReport, n: TraceNode, sums: dict[int, ChainSum]
             [("grad", f"{d} ="), *(("grad", g) for g in grad)]
         c = sums.get(n.id)
         if c is not None and len(c.terms) > 1:
-            lines.append(("sum", _running(r, c)))
+            lines.append(("sum", _running(r, c, terms=NODE_TERMS)))
     return lines
 
 
-def _running(r: TraceReport, c: ChainSum, sent: set[int] | None = None) -> str:
+def _running(r: TraceReport, c: ChainSum, sent: set[int] | None = None,
+             terms: int = MAX_TERMS) -> str:
     """The chain-rule sum at a node, in the chain rule's order, once the terms `sent` (all,
-    if None) have come in from the backward pass: … + 15, then 20 + 15 = 35."""
-    shown = c.terms[:MAX_TERMS]
+    if None) have come in from the backward pass: … + 15, then 20 + 15 = 35. Beyond `terms`
+    terms, how many more there are."""
+    shown = c.terms[:terms]
     parts = [show(s.contribution) if sent is None or k in sent else "…"
              for k, s in enumerate(shown)]
     text = parts[0]
     for p in parts[1:]:
         text += f" - {p[1:]}" if p.startswith("-") else f" + {p}"
-    if len(c.terms) > MAX_TERMS:
-        text += f" + … ({len(c.terms) - MAX_TERMS:,} more terms)"
+    if len(c.terms) > terms:
+        text += f" + … ({len(c.terms) - terms:,} more terms)"
     done = sent is None or len(sent) == len(c.terms)
     return f"{text} = {show(r.nodes[c.node].grad)}" if done else text
 
@@ -404,6 +407,7 @@ def _trace_view(r: TraceReport) -> dict[str, Any]:
                         f"{local_text(r, s)}; sends {product_text(r, s)}"}
             if len(c.terms) > 1:
                 step["sum"] = _running(r, c, got)
+                step["short"] = _running(r, c, got, NODE_TERMS)
             if len(got) == len(c.terms):
                 step["done"] = j
             steps.append(step)

@@ -40,7 +40,7 @@
         grad.add(String(s.node));
       } else {
         sent.add(s.edge);
-        if (s.sum !== undefined) sums.set(String(s.to), s.sum);
+        if (s.short !== undefined) sums.set(String(s.to), s.short);
         if (s.done !== undefined) grad.add(String(s.done));
       }
     }

@@ -617,6 +617,8 @@ def _truth_html(r: TrainResult) -> str:
 
 
 def _weights_html(r: TrainResult) -> str:
+    from .train import _column
+
     if len(r.layers) == 2:
         head = "".join(f'<th scope="col">{escape(w.name)}</th>' for w in r.weights)
         cells = "".join(f"<td>{escape(human(w.value))}</td>" for w in r.weights)
@@ -629,13 +631,20 @@ def _weights_html(r: TrainResult) -> str:
         ws = [w for w in r.weights if w.layer == layer]
         kind = f"hidden, {r.activation}" if layer < last else "output, sigmoid"
         inputs = [*sorted({w.input for w in ws if w.input}), 0]
-        head = '<th scope="col">neuron j</th>' + "".join(
-            f'<th scope="col">{"b" if k == 0 else f"W{k}"}</th>' for k in inputs)
-        body = []
-        for j in range(1, r.layers[layer] + 1):
-            by = {w.input: w.value for w in ws if w.neuron == j}
-            body.append(f"<tr><td>{j}</td>" + "".join(
-                f"<td>{escape(human(by[k]))}</td>" for k in inputs) + "</tr>")
+        value = {(w.neuron, w.input): human(w.value) for w in ws}
+        neurons = list(range(1, r.layers[layer] + 1))
+        first = {w.input: w for w in ws if w.neuron == 1}
+        names = [_column(first[k]) for k in inputs]  # W^1_j1 ... b^1_j, as the terminal
+        if len(neurons) >= len(inputs):  # a row per neuron
+            heads = ["neuron j", *names]
+            rows = [[str(j), *(value[j, k] for k in inputs)] for j in neurons]
+        else:  # a row per input: the output layer's one neuron stays narrow
+            heads = ["", *(f"neuron {j}" for j in neurons)]
+            rows = [[n, *(value[j, k] for j in neurons)] for n, k in zip(names, inputs,
+                                                                        strict=True)]
+        head = "".join(f'<th scope="col">{escape(h)}</th>' for h in heads)
+        body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
+                       for row in rows)
         out.append(f"<h3>layer {layer} ({kind})</h3><table><thead><tr>{head}</tr></thead>"
-                   f"<tbody>{''.join(body)}</tbody></table>")
+                   f"<tbody>{body}</tbody></table>")
     return "".join(out)

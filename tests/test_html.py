@@ -104,6 +104,13 @@ def test_one_svg_node_per_json_node_and_a_table_beyond() -> None:
     assert len(re.findall(r'<tr class="node"', page)) == len(big.nodes)
 
 
+def test_pages_are_deterministic() -> None:
+    assert trace_page(trace(SEED, a=3)) == trace_page(trace(SEED, a=3))
+    pages = [invoke(["train-gate", "xor", "--epochs", "50", "--format", "html"]).output
+             for _ in range(2)]
+    assert pages[0] == pages[1]
+
+
 def test_notebook_reprs_are_the_pages() -> None:
     r = trace(SEED, a=3)
     html = r._repr_html_()
@@ -199,6 +206,10 @@ def test_seed_program_steps_through_the_backward_pass(chrome: Any, tmp_path: Pat
     page.keyboard.press(" ")  # Space steps once, it does not also press the button
     assert current(page) == 1
 
+    assert page.get_attribute("#status", "data-kind") == "value"
+    page.keyboard.press("End")
+    assert page.get_attribute("#status", "data-kind") == "grad"
+    assert page.get_attribute("#status", "data-node") == str(a)
     page.click(f'.node[data-id="{a}"]')
     detail = page.inner_text("#detail")
     assert "∂e/∂a = 20 + 15 = 35" in detail

@@ -361,15 +361,14 @@ def _node_table(r: TraceReport, big: bool) -> str:
         inputs = ", ".join(r.nodes[a].name for a in n.inputs)
         cells = [n.name, _cut(" ".join(n.text.split()), 80), n.op, inputs,
                  "\n".join(_lines(n.value))]
-        if forward:
-            cells += ["\n".join(_lines(t[n.id])) for t in r.tangent.values()]
-        else:
-            cells.append("\n".join(_lines(n.grad)) if n.reached or n.op == "var" else
-                         f"{show(n.grad)} (none flows)")
-        cls = ' class="node"' if big else ""
-        attrs = f' {_node_attrs(r, n)} tabindex="0"' if big else f' data-row="{n.id}"'
-        rows.append(f"<tr{cls}{attrs}>" + "".join(
-            f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
+        cells += ["\n".join(_lines(t[n.id])) for t in r.tangent.values()] if forward else \
+            ["\n".join(_lines(n.grad))]
+        html = [f"<td>{escape(c)}</td>" for c in cells]
+        if not forward and not (n.reached or n.op == "var"):
+            html[-1] = (f'<td class="muted" title="no gradient flows to {escape(n.name)}; '
+                        f'the JSON says {escape(show(n.grad))}">{escape(cells[-1])}</td>')
+        cls = ' class="node" tabindex="0"' if big else ""
+        rows.append(f'<tr{cls} {_node_attrs(r, n)}>{"".join(html)}</tr>')
     head = "".join(f'<th scope="col">{escape(h)}</th>' for h in heads)
     table = (f'<table class="nodes-table"><thead><tr>{head}</tr></thead>'
              f'<tbody>{"".join(rows)}</tbody></table>')

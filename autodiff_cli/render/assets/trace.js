@@ -79,6 +79,11 @@
       }
     }
     status.textContent = text;
+    status.setAttribute("data-step", String(at));
+    status.setAttribute("data-kind", step.kind);
+    status.setAttribute("data-node", String(step.node));
+    if (step.edge) status.setAttribute("data-edge", step.edge);
+    else status.removeAttribute("data-edge");
   }
 
   function select(id) {
@@ -101,7 +106,7 @@
       dl.appendChild(dd);
     });
     detail.appendChild(dl);
-    detail.setAttribute("data-id", String(id));
+    detail.setAttribute("data-node", String(id));
   }
 
   document.querySelectorAll("[data-go]").forEach(function (button) {
@@ -111,8 +116,8 @@
     });
   });
   document.addEventListener("click", function (e) {
-    var el = e.target.closest && e.target.closest("[data-id].node, [data-row]");
-    if (el) select(Number(el.getAttribute("data-id") || el.getAttribute("data-row")));
+    var el = e.target.closest && e.target.closest(".node[data-id], tr[data-id]");
+    if (el) select(Number(el.getAttribute("data-id")));
   });
   document.addEventListener("keydown", function (e) {
     if (e.altKey || e.ctrlKey || e.metaKey) return;

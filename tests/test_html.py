@@ -302,3 +302,23 @@ def test_train_gate_page(chrome: Any, tmp_path: Path) -> None:
     rows = page.eval_on_selector_all("main table tbody tr", "els => els.length")
     assert rows >= 4
     assert errors == []
+
+
+@pytest.mark.parametrize("args", [
+    ["3"], ["x", "--at", "x=1,y=2"], ["x*x", "--at", "x=3"], ["θ*x", "--at", "θ=2,x=1"],
+    ["x*y", "--at", "x=[1,2],y=[3,4]", "--seed-grad", "[1,0]"],
+    ["sum(X @ X)", "--at", "X=randn(6,6)"], ["x*x", "--at", "x=3", "--mode", "forward"],
+])
+def test_odd_graphs_render_and_step(chrome: Any, tmp_path: Path, args: list[str]) -> None:
+    errors: list[str] = []
+    page = open_page(chrome, page_of(["trace", *args], tmp_path), errors)
+    doc = json.loads(invoke(["trace", *args, "--format", "json"]).output)
+    key = "tangent" if "forward" in args else "grad"
+    assert [(n["id"], n["value"], n[key]) for n in nodes_on_page(page)] == \
+        [(d["id"], d["value"], d[key]) for d in doc["nodes"]]
+    for press in ("End", "Home", "ArrowLeft", "End", "ArrowRight"):
+        page.keyboard.press(press)
+        assert current(page) is not None
+    page.click(".node")
+    assert page.inner_text("#detail h2")
+    assert errors == []

@@ -129,11 +129,11 @@ def _result_line(r: TraceReport) -> str:
         return lines[0] if len(lines) == 1 else show(x)
 
     line = f"{r.output_name} = {brief(r.value)}"
-    if r.mode == "forward":
-        line += "; forward mode: one pass of dual numbers per variable"
-    elif r.gradient:
+    if r.gradient:
         line += "; " + ", ".join(f"{partial(r.output_name, n)} = {brief(g)}"
                                  for n, g in r.gradient.items())
+    if r.mode == "forward":
+        line += " (forward mode: one pass of dual numbers per variable)"
     note = reduction_note(r.output_name, r.value, r.seed_grad)
     return f"{line}. {note}" if note else line
 

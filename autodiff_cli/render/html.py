@@ -271,7 +271,8 @@ def _edge_label(r: TraceReport, s: Step) -> list[str]:
 def _svg(r: TraceReport) -> str:
     boxes, width, height = _layout(r)
     steps = {(s.node, s.position): s for s in r.steps}
-    edges, labels = [], []
+    edges: list[str] = []
+    labels: list[_Label] = []
     for n in r.nodes:
         b = boxes[n.id]
         for k, a in enumerate(n.inputs):
@@ -288,6 +289,7 @@ def _svg(r: TraceReport) -> str:
             if s is not None:
                 labels.append(_label(r, s, sx, sy, tx, ty, b.gap, k))
     node_svg = [_node_svg(r, n, boxes[n.id]) for n in r.nodes]
+    height = max(height, _spread(labels) + 16)
     return (f'<div class="graph" tabindex="-1"><svg xmlns="http://www.w3.org/2000/svg" '
             f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
             f'role="group" aria-label="computational graph, inputs on the left, output on the '
@@ -296,11 +298,21 @@ def _svg(r: TraceReport) -> str:
             f'orient="auto-start-reverse">'
             f'<path d="M0,0 L10,5 L0,10 z" class="arrowhead"/></marker></defs>'
             f'<g class="edges">{"".join(edges)}</g><g class="nodes">{"".join(node_svg)}</g>'
-            f'<g class="labels">{"".join(labels)}</g></svg></div>')
+            f'<g class="labels">{"".join(map(_label_svg, labels))}</g></svg></div>')
+
+
+@dataclass
+class _Label:
+    key: str
+    x: float  # centre
+    top: float
+    w: float
+    h: float
+    lines: list[str]
 
 
 def _label(r: TraceReport, s: Step, sx: float, sy: float, tx: float, ty: float,
-           gap: float, k: int) -> str:
+           gap: float, k: int) -> _Label:
     """An edge's label in the room before its head's column: above the edge for input 0,
     below it for the others."""
     x = tx - gap / 2
@@ -309,11 +321,30 @@ def _label(r: TraceReport, s: Step, sx: float, sy: float, tx: float, ty: float,
     text = _edge_label(r, s)
     w = max(len(t) for t in text) * 6.4 + 8
     h = len(text) * 13 + 4
-    top = y - h - 3 if k == 0 else y + 3
-    spans = "".join(f'<text x="{x:.1f}" y="{top + 13 * (j + 1) - 1:.1f}">{escape(line)}</text>'
-                    for j, line in enumerate(text))
-    return (f'<g class="label" data-key="{s.node}:{s.position}"><rect x="{x - w / 2:.1f}" '
-            f'y="{top:.1f}" width="{w:.1f}" height="{h:.1f}" rx="3"/>{spans}</g>')
+    return _Label(f"{s.node}:{s.position}", x, y - h - 3 if k == 0 else y + 3, w, h, text)
+
+
+def _spread(labels: list[_Label]) -> float:
+    """Labels in one gap moved down until none covers another; the lowest bottom."""
+    bottom = 0.0
+    by_gap: dict[float, list[_Label]] = {}
+    for lab in labels:
+        by_gap.setdefault(round(lab.x, 1), []).append(lab)
+    for group in by_gap.values():
+        group.sort(key=lambda lab: lab.top)
+        below = -math.inf
+        for lab in group:
+            lab.top = max(lab.top, below + 2)
+            below = lab.top + lab.h
+        bottom = max(bottom, below)
+    return bottom
+
+
+def _label_svg(lab: _Label) -> str:
+    spans = "".join(f'<text x="{lab.x:.1f}" y="{lab.top + 13 * (j + 1) - 1:.1f}">'
+                    f'{escape(line)}</text>' for j, line in enumerate(lab.lines))
+    return (f'<g class="label" data-key="{lab.key}"><rect x="{lab.x - lab.w / 2:.1f}" '
+            f'y="{lab.top:.1f}" width="{lab.w:.1f}" height="{lab.h:.1f}" rx="3"/>{spans}</g>')
 
 
 def _node_svg(r: TraceReport, n: TraceNode, b: _Box) -> str:

@@ -63,6 +63,7 @@
     labels.forEach(function (el, key) {
       el.classList.toggle("shown", sent.has(key) || (view.mode === "forward" && fed.has(key)));
       el.classList.toggle("current", step.edge === key);
+      if (step.edge === key) el.parentNode.appendChild(el);  // drawn last: on top
     });
     var here = nodes.get(String(step.node));
     var text = "Step " + (at + 1) + " of " + steps.length + ". " + step.text;

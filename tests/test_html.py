@@ -55,6 +55,7 @@ def page_of(args: list[str], tmp_path: Path, name: str = "page.html") -> Path:
 def test_trace_page_embeds_exactly_the_json(args: list[str]) -> None:
     page = invoke([*args, "--format", "html"]).output
     assert embedded(page, "trace-data") == json.loads(invoke([*args, "--format", "json"]).output)
+    assert page.isascii()  # any stream takes it as it is: &#8706; in the text, \u2202 in JSON
     assert page.startswith("<!DOCTYPE html>") and "http" not in page.replace(
         'xmlns="http://www.w3.org/2000/svg"', "")
 

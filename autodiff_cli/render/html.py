@@ -39,8 +39,9 @@ LABEL_CHARS = 44  # an edge's label is cut beyond this (the panel and status sho
 
 def script_json(data: Any) -> str:
     """JSON for a <script> element: '<', '>' and '&' as \\u escapes, so that no text (an
-    expression holding '</script>') can end the element; JSON.parse reads back the same data."""
-    text = to_json(data)
+    expression holding '</script>') can end the element; JSON.parse reads back the same data.
+    ASCII only, as the whole page is."""
+    text = to_json(data, ascii_only=True)
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
@@ -51,7 +52,7 @@ def _asset(name: str) -> str:
 def _document(title: str, body: str, data_id: str, data: Any, extra: str = "",
               script: str = "") -> str:
     js = f"<script>\n{_asset(script)}</script>\n" if script else ""
-    return (
+    page = (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         "<meta name=\"color-scheme\" content=\"light dark\">\n"
@@ -59,6 +60,9 @@ def _document(title: str, body: str, data_id: str, data: Any, extra: str = "",
         f"<body>\n{body}\n"
         f"<script type=\"application/json\" id=\"{data_id}\">{script_json(data)}</script>\n"
         f"{extra}{js}</body>\n</html>\n")
+    # ASCII, so that any stream takes it unchanged: the scripts and styles are ASCII already,
+    # and elsewhere a character reference (&#8706;) is the character (∂)
+    return page.encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
 def notebook(page: str, height: int = 640) -> str:

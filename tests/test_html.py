@@ -323,3 +323,16 @@ def test_odd_graphs_render_and_step(chrome: Any, tmp_path: Path, args: list[str]
     page.click(".node")
     assert page.inner_text("#detail h2")
     assert errors == []
+
+
+def test_notebook_iframe_works(chrome: Any, tmp_path: Path) -> None:
+    errors: list[str] = []
+    cell = tmp_path / "cell.html"
+    cell.write_text(f"<!DOCTYPE html><html><body>{trace(SEED, a=3)._repr_html_()}</body></html>",
+                    encoding="utf-8")
+    page = open_page(chrome, cell, errors)
+    frame = page.frame_locator("iframe")
+    frame.locator(".node").first.press("End")  # keys reach the page inside the frame
+    assert frame.locator(".node").count() == len(trace(SEED, a=3).nodes)
+    assert "∂e/∂a = 20 + 15 = 35" in frame.locator("#status").inner_text()
+    assert errors == []

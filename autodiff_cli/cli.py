@@ -204,6 +204,35 @@ def _trace_report(expr: str | None, file: Path | None, at: list[str] | None, see
 class GraphFormat(str, Enum):
     dot = "dot"
     mermaid = "mermaid"
+    html = "html"
+
+
+class TraceFormat(str, Enum):
+    table = "table"
+    json = "json"
+    plain = "plain"
+    html = "html"
+
+
+PageOpt = Annotated[Path | None, typer.Option(
+    "--output", "-o", help="With --format html: write the page to this file instead of "
+    "standard output.", show_default=False, dir_okay=False)]
+
+
+def _page_only(html: bool, output: Path | None) -> None:
+    if output is not None and not html:
+        raise UsageError("--output writes the page of --format html",
+                         hint="add --format html, or leave out --output")
+
+
+def _page(html: str, output: Path | None) -> None:
+    """A page (--format html) to its file, or to standard output."""
+    from .render import write
+
+    if output is None:
+        write(html)
+    else:
+        _write(output, html)
 
 
 @app.command(epilog='Examples:  autodiff trace "b = 4*a; c = b + 3; d = a + 2; e = c*d" --at a=3'
@@ -216,11 +245,14 @@ def trace(
     expr: ExprArg = None,
     at: AtOpt = None,
     file: FileOpt = None,
-    format: FormatOpt = Format.table,
+    format: Annotated[TraceFormat, typer.Option(
+        "--format", help="Output format: table for people, json and plain for scripts, html "
+        "for a page to step through in a browser.")] = TraceFormat.table,
     mode: ModeOpt = None,
     wrt: WrtOpt = None,
     seed: SeedOpt = 0,
     seed_grad: SeedGradOpt = None,
+    output: PageOpt = None,
     tree: Annotated[bool, typer.Option(
         "--graph", help="Also draw the expression as a tree, each node with its value and "
         "gradient.")] = False,
@@ -238,7 +270,13 @@ def trace(
     from .render.trace import trace_json, trace_plain, trace_table
 
     try:
+        _page_only(format is TraceFormat.html, output)
         report = _trace_report(expr, file, at, seed, seed_grad, wrt, mode)
+        if format is TraceFormat.html:
+            from .render.html import trace_page
+
+            _page(trace_page(report), output)
+            return
     except AutodiffError as err:
         raise fail(err) from None
     emit(report, format.value, as_json=trace_json, as_plain=trace_plain,
@@ -253,7 +291,8 @@ def graph(
     at: AtOpt = None,
     file: FileOpt = None,
     format: Annotated[GraphFormat | None, typer.Option(
-        "--format", help="dot (Graphviz, the default) or mermaid (a flowchart for Markdown).",
+        "--format", help="dot (Graphviz, the default), mermaid (a flowchart for Markdown) or "
+        "html (a page for a browser; also chosen by --output FILE.html).",
         show_default=False)] = None,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write to this file instead of standard output; .svg, .png and "
@@ -267,6 +306,12 @@ def graph(
 
     try:
         report = _trace_report(expr, file, at, seed, seed_grad)
+        if format is GraphFormat.html or (format is None and output is not None
+                                          and output.suffix.lower() in (".html", ".htm")):
+            from .render.html import trace_page
+
+            _page(trace_page(report, stepping=False), output)
+            return
         image = output is not None and output.suffix.lower().lstrip(".") in IMAGE_FORMATS
         if image and format is GraphFormat.mermaid:
             raise UsageError(f"a Mermaid flowchart cannot be drawn as {output}; Mermaid draws "
@@ -296,6 +341,7 @@ def _write(path: Path, text: str) -> None:
 class TrainFormat(str, Enum):
     table = "table"
     json = "json"
+    html = "html"
 
 
 @app.command("train-gate", epilog="Examples:  autodiff train-gate xor   |   "
@@ -331,8 +377,10 @@ def train_gate(
         "neuron: each neuron's weights from inputs 1, 2, ... then its bias; a perceptron "
         "takes w1,w2,b (the seed's AND: 10,10,-15).", show_default=False)] = None,
     format: Annotated[TrainFormat, typer.Option(
-        "--format", help="Output format: table for people, json for scripts.")
+        "--format", help="Output format: table for people, json for scripts, html for a "
+        "report page with plots.")
     ] = TrainFormat.table,
+    output: PageOpt = None,
 ) -> None:
     """Learn a logic gate by gradient descent through the engine (network and loss are one
     graph; its reverse sweep gives dL/dW)."""
@@ -342,6 +390,7 @@ def train_gate(
     from .train import train_gate as run
 
     try:
+        _page_only(format is TrainFormat.html, output)
         name, _bits = resolve_gate(gate, table)
         sizes = parse_hidden(hidden)
         start = parse_weights(weights) if weights is not None else None
@@ -349,6 +398,11 @@ def train_gate(
             result = run(gate, table=table, hidden=sizes, activation=activation.value,
                          loss=loss.value, lr=lr, epochs=epochs, seed=seed, tol=tol,
                          weights=start, progress=progress)
+        if format is TrainFormat.html:
+            from .render.html import train_page
+
+            _page(train_page(result), output)
+            return
     except AutodiffError as err:
         raise fail(err) from None
     emit(result, format.value, as_json=train_json, as_plain=lambda r: "",

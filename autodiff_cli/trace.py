@@ -106,6 +106,12 @@ class TraceReport:
         return GradResult(self.expression, self.value, self.at, self.gradient,
                           self.output_name, self.seed_grad)
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows the trace as the page of --format html."""
+        from .render.html import notebook, trace_page
+
+        return notebook(trace_page(self))
+
 
 def trace(expression: str, at: Mapping[str, Value] | None = None,
           wrt: Iterable[str] | None = None, *, mode: str | None = None,

@@ -99,6 +99,12 @@ class TrainResult:
             epochs.append(n - 1)
         return [(e, self.loss_history[e]) for e in epochs]
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows the result as the page of train-gate --format html."""
+        from .render.html import notebook, train_page
+
+        return notebook(train_page(self))
+
 
 # -- options ----------------------------------------------------------------------------
 

@@ -18,9 +18,9 @@ import autodiff_cli
 from autodiff_cli import MathError
 from autodiff_cli.api import grad
 from autodiff_cli.core import evaluate, prepare
-from autodiff_cli.modes import passes
 from autodiff_cli.gradcheck import STEP, finite_difference, relative_error
 from autodiff_cli.higher import hessian, higher
+from autodiff_cli.modes import passes
 
 SEED_PROGRAM = "b = 4*a; c = b + 3; d = a + 2; e = c*d"
 CODE_ROOT = Path(autodiff_cli.__file__).resolve().parent.parent

@@ -94,8 +94,33 @@ def _version(value: bool) -> None:
 def _root(
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No warnings on stderr (an ambiguous 1/2x, an unused --at "
+        "value).")] = False,
 ) -> None:
     """Differentiate expressions and train tiny networks, with a graph you can read."""
+    import warnings
+
+    from .errors import AutodiffWarning
+
+    warnings.simplefilter("ignore" if quiet else "always", AutodiffWarning)
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str,
+                  lineno: int, file: Any = None, line: str | None = None) -> None:
+    """Our warnings as the errors look (warning: ..., the source, a caret, a hint); others
+    as Python shows them."""
+    from .errors import AutodiffWarning
+
+    if isinstance(message, AutodiffWarning):
+        from .render.errors import format_warning
+
+        sys.stderr.write(format_warning(message) + "\n")
+    else:
+        import warnings
+
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def read_source(expr: str | None, file: Path | None) -> str:

@@ -118,11 +118,17 @@ class Cache:
 
 
 def compile(source: str, variables: Iterable[str]) -> Graph:
-    """Parse and lower `source`, with `variables` as its inputs. Raises AutodiffError."""
+    """Parse and lower `source`, with `variables` as its inputs. Raises AutodiffError;
+    warns (AutodiffWarning) where implicit multiplication reads ambiguously."""
+    from .errors import warn
     from .lower import lower
-    from .parse import parse
+    from .parse import ambiguities, parse
 
-    return lower(parse(source), variables)
+    program = parse(source)
+    for problem in ambiguities(program):
+        warn(problem.message, source, problem.span,
+             hint="write * or parentheses to say which you mean")
+    return lower(program, variables)
 
 
 def prepare(source: str, at: Mapping[str, Value] | None = None,
@@ -135,6 +141,8 @@ def prepare(source: str, at: Mapping[str, Value] | None = None,
     point = {name: checked(name, x) for name, x in (at or {}).items()}
     names = tuple(point)
     graph = cache.compile(source, names) if cache is not None else compile(source, names)
+    if graph.defaults:  # the program's own leaves (x = -4) are variables too
+        point = {n: point[n] if n in point else graph.defaults[n] for n in graph.variables}
     order = wanted(list(graph.variables), wrt, option)
     if seed_grad is not None:
         seed_grad = plain(checked("--seed-grad", seed_grad))

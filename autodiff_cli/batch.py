@@ -12,6 +12,8 @@ or ill-typed key) or the error's kind (parse, name, arity, usage, math, ...; col
 "expr", or null).
 
 Identical expressions with the same variables are compiled once (a bounded cache).
+A line is untrusted input: its values never name a file, and its expression and values
+together get a work budget (limits.Budget, seconds estimated before anything runs).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 from .api import compile, wanted
 from .engine import Graph
 from .errors import AutodiffError, UsageError
+from .limits import BUDGET, Budget, graph_work
 from .values import NAME, split_names
 
 CACHE_SIZE = 1024
@@ -61,25 +64,28 @@ class Cache:
             raise found
         return found
 
-    def constant(self, text: str) -> float:
+    def constant(self, text: str, budget: Budget | None = None) -> float:
         if text not in self.constants:
             from .values import constant
 
             if len(self.constants) >= self.size:
                 self.constants.clear()
-            self.constants[text] = float(constant(text))
+            self.constants[text] = float(constant(text, budget=budget))
         return self.constants[text]
 
 
-def run(lines: Iterable[str], mode: str = "reverse") -> Iterator[dict[str, Any]]:
-    """One result dict per non-blank line, in order (see the module's docstring)."""
+def run(lines: Iterable[str], mode: str = "reverse", budget: float = BUDGET
+        ) -> Iterator[dict[str, Any]]:
+    """One result dict per non-blank line, in order (see the module's docstring); each
+    line may spend `budget` seconds of estimated work."""
     cache = Cache()
     for number, line in enumerate(lines, 1):
         if line.strip():
-            yield one(line, number, cache, mode)
+            yield one(line, number, cache, mode, budget)
 
 
-def one(line: str, number: int, cache: Cache, mode: str = "reverse") -> dict[str, Any]:
+def one(line: str, number: int, cache: Cache, mode: str = "reverse",
+        budget: float = BUDGET) -> dict[str, Any]:
     from .limits import MAX_CHARS
 
     if len(line) > MAX_CHARS:
@@ -105,9 +111,12 @@ def one(line: str, number: int, cache: Cache, mode: str = "reverse") -> dict[str
         if not isinstance(expr, str):
             raise InputError(f"line {number}: " + ("missing key \"expr\"" if expr is None
                                                   else "\"expr\" must be a string"))
-        point = _point(data.get("at", {}), number, cache)
+        work = Budget(budget)
+        point = _point(data.get("at", {}), number, cache, work)
         wrt = _wrt(data.get("wrt"), number)
+        work.source(expr, f"line {number}")
         graph = cache.graph(expr, tuple(point))
+        work.spend(graph_work(graph, point), f"line {number}")
         names = wanted(list(graph.variables), wrt, option='"wrt"')
         graph.set_values(point)
         value = _scalar(graph.forward(), graph)
@@ -153,12 +162,13 @@ def _error(ident: Any, kind: str, message: str, column: int | None) -> dict[str,
     return {"id": ident, "error": {"kind": kind, "message": message, "column": column}}
 
 
-def _point(at: Any, number: int, cache: Cache) -> dict[str, float]:
+def _point(at: Any, number: int, cache: Cache, budget: Budget) -> dict[str, float]:
     if isinstance(at, str):
         from .values import parse_at
 
-        try:
-            return {n: float(x) for n, x in parse_at([at]).items()}
+        try:  # never a file: a line's values are numbers or constant expressions
+            return {n: float(x) for n, x in parse_at([at], files=False,
+                                                    budget=budget).items()}
         except AutodiffError as err:
             raise InputError(f"line {number}: \"at\": {err.message.removeprefix('--at ')}"
                              ) from None
@@ -169,15 +179,15 @@ def _point(at: Any, number: int, cache: Cache) -> dict[str, float]:
     for name, x in at.items():
         if not NAME.match(name):
             raise InputError(f"line {number}: \"at\": {name!r} is not a valid name")
-        point[name] = _number(name, x, number, cache)
+        point[name] = _number(name, x, number, cache, budget)
     return point
 
 
-def _number(name: str, x: Any, number: int, cache: Cache) -> float:
+def _number(name: str, x: Any, number: int, cache: Cache, budget: Budget) -> float:
     where = f"line {number}: \"at\" {name}"
     if isinstance(x, str):
         try:
-            value = cache.constant(x)
+            value = cache.constant(x, budget)
         except AutodiffError as err:
             raise InputError(f"{where}: {err.message}") from None
     elif isinstance(x, (int, float)) and not isinstance(x, bool):

@@ -552,14 +552,16 @@ def check_answers(
 
     Exit 0 if all match, 1 if any is wrong, with a table of which and by how much."""
     from .grading import check_answers as compute
+    from .grading import read_answer, read_answers
     from .render import emit
-    from .render.check import check_json, check_plain, check_table
+    from .render.check import check_json, check_plain, check_table, refused_notes
+    from .values import parse_at
 
     try:
         source = read_source(expr, file)
-        point = _values(at, "--at")
-        expected = _values(expect, "--expect")
-        want = None if value is None else _constant(value, "--value")
+        point = parse_at(at or [])
+        expected = read_answers(expect or [], "--expect")  # one bad answer fails alone
+        want = None if value is None else read_answer(value)
         if not (math.isfinite(tol) and math.isfinite(atol) and tol >= 0 and atol >= 0):
             raise UsageError(f"--tol and --atol must be finite and must not be negative, got "
                              f"--tol {tol:g} --atol {atol:g}")
@@ -567,30 +569,10 @@ def check_answers(
     except AutodiffError as err:
         raise fail(err) from None
     emit(result, format.value, as_json=check_json, as_plain=check_plain, as_table=check_table)
+    if format is not Format.table:  # the table says it under itself
+        sys.stderr.write(refused_notes(result))
     if not result.ok:
         raise typer.Exit(1)
-
-
-def _values(specs: list[str] | None, option: str) -> dict[str, float]:
-    """NAME=VALUE,... as --at reads them, errors naming the option they came from."""
-    from .values import parse_at
-
-    try:
-        return parse_at(specs or [])
-    except UsageError as err:
-        if option != "--at":
-            err.message = err.message.replace("--at", option, 1)
-            err.hint = err.hint.replace("--at", option)
-        raise
-
-
-def _constant(text: str, option: str) -> float:
-    from .values import constant
-
-    try:
-        return float(constant(text))
-    except AutodiffError as err:
-        raise UsageError(f"{option}: {err.message}", text, err.span, hint=err.hint) from None
 
 
 if __name__ == "__main__":

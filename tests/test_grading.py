@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -88,7 +89,6 @@ def test_check_program_output_is_named() -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["--expect", "q=1"], "--expect names q, which is not a variable"),
     (["--expect", "a"], "--expect expects NAME=VALUE"),
-    (["--value", "1/"], "--value: unexpected end of input"),
     ([], "nothing to check"),
     (["--expect", "a=3", "--tol", "-1"], "must not be negative"),
 ])
@@ -96,6 +96,35 @@ def test_check_usage_errors(args: list[str], message: str) -> None:
     r = invoke("check", *SEED, *args)
     assert r.exit_code == 2
     assert message in r.stderr
+
+
+@pytest.mark.parametrize(("answer", "reason"), [
+    ("abc", "not a constant: abc has no value"), ("", "empty expression"),
+    ("1e999", "the number 1e999 is too large for a float"), ("1/", "unexpected end of input"),
+    ("Infinity", "Infinity is not a finite number"), ("-inf", "inf is not a finite number"),
+    ("nan", "nan is not a finite number"), ("1/0", "division by zero"),
+    ("[1, 2]", "not a number: an array of shape (2)"),
+])
+def test_an_answer_that_cannot_be_read_is_that_answers_failure(answer: str,
+                                                               reason: str) -> None:
+    r = invoke("check", *SEED, "--expect", f"a=3,b={answer}", "--value", "15",
+               "--format", "json")
+    assert r.exit_code == 1
+    tests = json.loads(r.stdout)["tests"]
+    assert [(t["name"], t["status"]) for t in tests] == [
+        ("f", "passed"), ("∂f/∂a", "passed"), ("∂f/∂b", "failed")]
+    assert reason in tests[2]["output"] and "computed 8" in tests[2]["output"]
+    assert f"--expect b: the answer {answer!r} is refused: " in r.stderr
+    table = invoke("check", *SEED, "--value", answer, "--expect", "a=3")
+    assert table.exit_code == 1 and reason in table.stdout and table.stderr == ""
+    assert table.stdout.splitlines()[4].split()[-1] == "WRONG"
+
+
+@pytest.mark.parametrize("answer", [math.inf, -math.inf, math.nan, 1e308 * 10])
+def test_a_non_finite_answer_is_never_correct(answer: float) -> None:
+    c = check_answers("x*1e308", {"x": 1}, {"x": answer}, answer)
+    assert not c.ok and [a.ok for a in c.answers] == [False, False]
+    assert not close(math.inf, math.inf) and not close(1.0, math.inf)
 
 
 def test_check_math_error_exits_1() -> None:

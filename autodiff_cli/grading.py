@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .api import GradResult, grad, is_scalar, wanted
-from .errors import AutodiffError, NameError_, UsageError
+from .errors import AutodiffError, LimitError, NameError_, UsageError
 
 if TYPE_CHECKING:
     from .limits import Budget
@@ -31,6 +31,7 @@ class Refused:
 
     text: str
     reason: str
+    limit: bool = False  # refused by a limit or the work budget, not for what it says
 
 
 Given = float | Refused
@@ -111,7 +112,7 @@ def read_answer(x: Any, budget: Budget | None = None) -> Given:
             word = text[span[0]:span[1]]
             reason = f"{word} is not a finite number" if word.lower() in NOT_FINITE else \
                 f"not a constant: {reason}"
-        return Refused(text, reason)
+        return Refused(text, reason, isinstance(err, LimitError))
     if not is_scalar(value):
         from .arrays import shape_text
 

@@ -20,6 +20,7 @@ MAX_TANGENTS = 10_000_000  # tangents a forward-mode trace keeps: variables x no
 MAX_ENTRIES = 10_000_000  # entries of one array value (80 MB): a CSV file, randn, a result
 MAX_TOTAL_ENTRIES = 50_000_000  # entries of all array values of one graph together
 MAX_CSV_BYTES = 200_000_000  # size of a CSV file given with --at NAME=FILE.csv
+MAX_ID_CHARS = 1_000  # characters of a student's name or a problem's id (grade)
 
 # one match per token of the grammar, near enough: a name, a number, '**', a comment, or
 # any other character that is not white space

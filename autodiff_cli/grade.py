@@ -700,6 +700,8 @@ class Grader:
                     issues.append(f"column {_quote(pid + '.' + names[1])}: {parsed}")
                     continue
                 kind, names = parsed
+            elif kind == "second" and all(n in problem.variables for n in names):
+                names = tuple(sorted(names, key=problem.variables.index))  # d2/dydx = d2/dxdy
             question = problem.question(kind, names)
             if question is None:
                 issues.append(f"problem {_quote(pid)} does not ask {answer_key(kind, names)}")

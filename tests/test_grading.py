@@ -133,26 +133,13 @@ def test_check_math_error_exits_1() -> None:
     assert "log" in r.stderr
 
 
-def test_the_grader_example_runs(tmp_path: Path) -> None:
+def test_the_grader_example_runs() -> None:
     grader = ROOT / "examples" / "grader"
     env = {**os.environ, "PYTHONPATH": str(CODE_ROOT)}
     proc = subprocess.run([sys.executable, str(grader / "grade.py"),
-                           str(grader / "problems.json"), str(grader / "submissions.jsonl"),
-                           "--out", str(tmp_path)], capture_output=True, text=True, env=env,
-                          check=True)
-    assert proc.stdout.split("\n")[:3] == ["ada           9 / 9", "bob           6 / 9",
-                                           "cy            6 / 9"]
-    assert (tmp_path / "summary.csv").read_text("utf-8").splitlines() == [
-        "student,score,max_score", "ada,9,9", "bob,6,9", "cy,6,9"]
-    bob = json.loads((tmp_path / "bob.json").read_text("utf-8"))
-    assert (bob["score"], bob["max_score"]) == (6.0, 9.0)
-    failed = {t["name"]: t["output"] for t in bob["tests"] if t["status"] == "failed"}
-    assert failed == {"p1 ∂f/∂b": "wrong: answer 7, computed 8, difference 1",
-                      "p2 ∂e/∂a": "wrong: answer 20, computed 35, difference 15",
-                      "p3 ∂f/∂b": "no answer submitted"}
-    cy = json.loads((tmp_path / "cy.json").read_text("utf-8"))
-    assert [t["name"] for t in cy["tests"]] == [
-        "p1 f", "p1 ∂f/∂a", "p1 ∂f/∂b", "p2 e", "p2 ∂e/∂a", "p3 f", "p3 ∂f/∂w", "p3 ∂f/∂x",
-        "p3 ∂f/∂b"]
-    assert cy["tests"][0]["status"] == "passed"  # 15.0000001 for 15 is within tolerance
-    assert cy["tests"][-1]["output"].startswith("not a number: 'a quarter'")
+                           str(grader / "problems.json"), str(grader / "submissions.jsonl")],
+                          capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 1  # its broken lines, on purpose
+    assert proc.stdout.splitlines() == ["ada          14 / 14", "bob           7 / 14",
+                                        "cy            7 / 14", "dan           0 / 14"]
+    assert proc.stderr.splitlines()[0] == 'line 12: "gradient" must be an object {name: answer}'

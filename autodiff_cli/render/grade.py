@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,19 +38,22 @@ def test_name(a: Graded, outputs: dict[str, str]) -> str:
     return f"{a.problem} {answer_symbol(q.kind, q.names, outputs.get(a.problem, ''))}"
 
 
-def given_text(a: Graded, limit: int = GIVEN_LIMIT) -> str:
+def given_text(a: Graded, limit: int = GIVEN_LIMIT, fmt: Callable[[float], str] = exact
+               ) -> str:
+    """The answer as given: the number read, or the text (quoted, printable, the middle of
+    a long one left out)."""
     if a.given is None:
         return ""
     if isinstance(a.given, float):
-        return exact(a.given)
+        return fmt(a.given)
     return repr(source_text(a.given, limit))
 
 
-def expected_text(a: Graded) -> str:
+def expected_text(a: Graded, fmt: Callable[[float], str] = exact) -> str:
     if a.question.kind == "expression":
         return "the derivative at " + (f"{len(a.question.expected)} points"
                                        if len(a.question.expected) > 1 else "the point")
-    return exact(a.question.expected[0])
+    return fmt(a.question.expected[0])
 
 
 def answer_output(a: Graded) -> str:
@@ -62,7 +65,10 @@ def answer_output(a: Graded) -> str:
         said = f"given {given_text(a)}"
         return f"{a.status}: {said}" + (f"; {reason}" if reason else
                                          f", which matches {expected_text(a)}")
-    head = f"{a.status}: expected {expected_text(a)}, given {given_text(a)}"
+    expected, given = expected_text(a, human), given_text(a, fmt=human)
+    if expected == given and a.status != "correct":  # close, but not close enough
+        expected, given = expected_text(a), given_text(a)
+    head = f"{a.status}: expected {expected}, given {given}"
     return f"{head} ({reason})" if reason else head
 
 

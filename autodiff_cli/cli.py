@@ -650,7 +650,7 @@ def grade_class(
                              f"{getattr(err, 'strerror', None) or err}") from None
         key = load_problems(text, str(problems))
         stream, size = _submissions(submissions)
-        with stream, progress_lines(bounded_lines(stream), size, submissions) as lines:
+        with stream, progress_lines(bounded_lines(stream), size, Path(submissions).name) as lines:
             report = grade(key, lines, submissions.lower().endswith(".csv"), seconds)
         if out is not None:
             _write_results(out, report)

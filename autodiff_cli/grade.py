@@ -151,7 +151,7 @@ class QuestionStats:
     question: Question  # the first variant's, for its kind and names
     students: int = 0  # students asked it
     correct: int = 0
-    wrong: list[tuple[float, int]] = field(default_factory=list)  # most common first
+    wrong: list[tuple[float | str, int]] = field(default_factory=list)  # most common first
 
     @property
     def rate(self) -> float:
@@ -797,7 +797,7 @@ class Grader:
 
 def _stats(problems: Problems, students: list[StudentResult]) -> list[QuestionStats]:
     stats: dict[tuple[str, str], QuestionStats] = {}
-    wrong: dict[tuple[str, str], Counter[float]] = {}
+    wrong: dict[tuple[str, str], Counter[float | str]] = {}
     for p in problems.all:
         for q in p.questions:
             stats.setdefault((p.id, q.key), QuestionStats(p.id, q.key, q))
@@ -808,10 +808,10 @@ def _stats(problems: Problems, students: list[StudentResult]) -> list[QuestionSt
             st.students += 1
             if a.status == "correct":
                 st.correct += 1
-            elif a.status == "wrong" and isinstance(a.given, float):
+            elif a.status == "wrong" and a.given is not None:  # a number, or an expression
                 wrong.setdefault(key, Counter())[a.given] += 1
-    for key, counts in wrong.items():
-        stats[key].wrong = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    for key, counts in wrong.items():  # ties: the first given (students in order) first
+        stats[key].wrong = sorted(counts.items(), key=lambda kv: -kv[1])[:3]
     order = {pid: k for k, pid in enumerate(problems.ids)}
     return sorted(stats.values(), key=lambda st: order[st.problem])
 

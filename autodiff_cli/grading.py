@@ -85,9 +85,9 @@ def read_answer(x: Any, budget: Budget | None = None) -> Given:
     holding a number or a constant expression (values.constant: "1/3", "pi/4", never a
     file), whose work spends from budget if one is given."""
     if isinstance(x, bool) or not isinstance(x, (int, float, str)):
-        kind = {type(None): "null", bool: "true or false", list: "a list", dict: "an object"}
-        return Refused(str(x), f"not a number: expected {NUMBER_HINT}, got "
-                       f"{kind.get(type(x), type(x).__name__)}")
+        kind = {type(None): "null", bool: "true or false", list: "a list", dict: "an object"
+                }.get(type(x), type(x).__name__)
+        return Refused(kind, f"not a number: expected {NUMBER_HINT}, got {kind}")
     if isinstance(x, int):
         try:
             return float(x)

@@ -201,7 +201,7 @@ def grade_table(r: ClassReport, fancy: bool) -> Any:
         ("left", "left", "right", "right", "left"),
         [(q.problem, answer_symbol(q.question.kind, q.question.names, outputs.get(q.problem, "")),
           f"{q.correct}/{q.students}", f"{100 * q.rate:.0f}%",
-          ", ".join(f"{human(x)} ({n}x)" for x, n in q.wrong)) for q in r.questions],
+          ", ".join(f"{_wrong_text(x)} ({n}x)" for x, n in q.wrong)) for q in r.questions],
         pad_edge=False)
     problems = Table(("problem", "title", "rate"), ("left", "left", "right"),
                      [(p.id, p.title, f"{100 * r.problem_rate(p.id):.0f}%") for p in r.problems],
@@ -215,6 +215,10 @@ def grade_table(r: ClassReport, fancy: bool) -> Any:
             parts.append(Text(f"... and {len(r.issues) - 20} more"))
     parts += [Text(summary_line(r)), Text(tolerance_text(r))]
     return Group(*parts)
+
+
+def _wrong_text(x: float | str) -> str:
+    return human(x) if isinstance(x, float) else repr(source_text(x, 40))
 
 
 def result_files(r: ClassReport) -> list[tuple[str, dict[str, Any]]]:

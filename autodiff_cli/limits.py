@@ -228,6 +228,9 @@ def graph_work(graph: Any, point: Mapping[str, Any]) -> Work:
     reads a Graph for the budget (its ops, inputs, and the values of its constants)."""
     from .ops import CONST
 
+    if not graph.arrays and not any(hasattr(x, "shape") for x in point.values()):
+        n = len(graph.ops)  # scalars only (no array constant, no randn): nodes say it all
+        return Work(nodes=3 * n if graph.variables else n)
     leaves = [None] * len(graph.ops)
     for i, op in enumerate(graph.ops):
         if op is CONST:

@@ -61,7 +61,6 @@ from .grading import ATOL, RTOL, Given, Refused, close, read_answer
 from .limits import BUDGET, MAX_CHARS, MAX_ID_CHARS, Budget
 from .values import NAME
 
-KINDS = ("value", "partial", "second", "expression")
 CACHE_SIZE = 100_000  # answers read from text, kept for the next student who gives them
 MAX_ISSUES_PER_LINE = 20
 _KEY = re.compile(r"(?:value|d/d(\w+)(?P<expr> expr)?|d2/d(\w+))\Z")
@@ -286,7 +285,7 @@ def load_problems(text: str, where: str = "PROBLEMS") -> Problems:
         if isinstance(item, dict) and isinstance(item.get("id"), str):
             name = f"{where}, problem {item['id']!r}"
         try:
-            p = _problem(item, name)
+            p = _problem(item)
         except AutodiffError as err:
             raise UsageError(f"{name}: {err.message}", hint=err.hint) from None
         if (p.id, p.student) in seen:
@@ -301,7 +300,7 @@ _PROBLEM_KEYS = ("id", "expr", "at", "title", "ask", "points", "rtol", "atol", "
                  "student")
 
 
-def _problem(item: Any, name: str) -> Problem:
+def _problem(item: Any) -> Problem:
     if not isinstance(item, dict):
         raise UsageError("a problem is an object {\"id\", \"expr\", \"at\"}")
     unknown = [k for k in item if k not in _PROBLEM_KEYS]
@@ -319,9 +318,7 @@ def _problem(item: Any, name: str) -> Problem:
         raise UsageError("\"student\" must be a non-empty string")
     at = _point(item.get("at", {}), "\"at\"", files=True)
     rtol, atol = (_tolerance(item, k, d) for k, d in (("rtol", RTOL), ("atol", ATOL)))
-    from .api import grad
-
-    variables = tuple(grad(expr, at).gradient)  # first: an expression that fails says so
+    _, variables, _ = expected_answers(expr, at, [], [])  # first: a problem that fails says so
     asked = _asked(item.get("ask"), variables)
     points = _points(item.get("points", 1), [k for k, _ in asked])
     needs_points = any(kind == "expression" for _, (kind, _n) in asked)
@@ -451,13 +448,11 @@ def _check_points(given: Any, expr: str, at: dict[str, float], variables: tuple[
         if not isinstance(given, list) or not all(isinstance(p, dict) for p in given):
             raise UsageError("\"check_at\" must be a list of points [{name: number}, ...]")
         return [at, *({**at, **_point(p, "\"check_at\"", files=True)} for p in given)]
-    from .api import grad
-
     points = [at]
     for sign in (1, -1):
         p = {n: x + sign * (1 + abs(x)) / 8 if n in variables else x for n, x in at.items()}
         try:
-            grad(expr, p)
+            expected_answers(expr, p, [], [])
         except AutodiffError:
             continue
         points.append(p)

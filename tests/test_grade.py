@@ -441,7 +441,7 @@ def test_json_format() -> None:
 
 def test_student_names_never_become_paths(tmp_path: Path) -> None:
     (tmp_path / "p.json").write_text(json.dumps([P1]), "utf-8")
-    names = ["../../evil", "/etc/passwd", "CON", "a b", "A b", ".hidden", "ünï"]
+    names = ["../../evil", "/etc/passwd", "CON", "a b", "A b", ".hidden", "ünï", "\x1b[31mred"]
     (tmp_path / "s.jsonl").write_text("".join(
         json.dumps({"student": n, "problem": "p1", "value": 15}) + "\n" for n in names),
         "utf-8")
@@ -451,6 +451,8 @@ def test_student_names_never_become_paths(tmp_path: Path) -> None:
     files = sorted(p.name for p in out.iterdir())
     assert len(files) == len(names) + 1 and all("/" not in f for f in files)
     assert sorted(tmp_path.iterdir()) == [out, tmp_path / "p.json", tmp_path / "s.jsonl"]
+    assert "\x1b" not in r.stdout and "?[31mred" in r.stdout
+    assert "\x1b" not in (out / "summary.csv").read_text("utf-8")
 
 
 @pytest.mark.parametrize("args", [

@@ -133,9 +133,12 @@ def column_names(r: ClassReport) -> list[tuple[str, str]]:
 
 def grade_csv(r: ClassReport) -> str:
     """summary.csv: student,score,max_score, then the points of each answer ("" where the
-    student was not asked it)."""
+    student was not asked it). A control character in a name is written as '?': the text
+    may go to a terminal."""
     import csv
     import io
+
+    from .errors import printable
 
     columns = column_names(r)
     out = io.StringIO()
@@ -143,7 +146,7 @@ def grade_csv(r: ClassReport) -> str:
     writer.writerow(["student", "score", "max_score", *(f"{p}.{k}" for p, k in columns)])
     for s in r.students:
         scores = {(a.problem, a.question.key): exact(a.score) for a in s.answers}
-        writer.writerow([s.student, exact(s.score), exact(s.max_score),
+        writer.writerow([printable(s.student), exact(s.score), exact(s.max_score),
                          *(scores.get(c, "") for c in columns)])
     return out.getvalue()
 

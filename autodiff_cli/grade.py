@@ -658,6 +658,7 @@ class Grader:
         self._numbers: dict[str, Given] = {}
         self._expressions: dict[tuple[int, str, str], tuple[str, str]] = {}
         self._keys: dict[tuple[int, str], tuple[str, tuple[str, ...]] | str] = {}
+        self._columns: set[str] = set()  # CSV: unknown problems, said once
 
     def add(self, line: _Line) -> None:
         self.lines += 1
@@ -684,6 +685,12 @@ class Grader:
             pid = line.problem if kind else names[0]
             if pid is None:
                 continue  # the line says no problem: an issue already
+            if not kind and pid not in self.problems.ids:  # a CSV column: said once
+                if pid not in self._columns:
+                    self._columns.add(pid)
+                    self.issues.append(Issue(1, f"unknown problem {_quote(pid)}: its columns "
+                                             "are not read"))
+                continue
             if pid not in found:
                 found[pid] = self.problems.find(student, pid)
             problem = found[pid]
@@ -786,7 +793,8 @@ class Grader:
                        for p in problems for q in p.questions]
             students.append(StudentResult(name, answers, {p.id: p.title for p in problems}))
         return ClassReport(list(self.problems.ids.values()), students,
-                           _stats(self.problems, students), self.issues, self.lines,
+                           _stats(self.problems, students),
+                           sorted(self.issues, key=lambda i: i.line), self.lines,
                            self.budget)
 
 

@@ -367,6 +367,14 @@ def test_csv_one_row_per_student_one_column_per_answer() -> None:
     assert any(line == 6 and "answered more than once" in m for line, m in messages)
 
 
+def test_a_csv_column_of_an_unknown_problem_is_said_once() -> None:
+    r = _grade([P1], ["student,p1.value,p9.value,p9.d/dx\n", "ada,15,1,2\n", "bob,15,1,2\n"],
+               csv_format=True)
+    assert {s.student: s.score for s in r.students} == {"ada": 1, "bob": 1}
+    assert [(i.line, i.message) for i in r.issues] == [
+        (1, "unknown problem 'p9': its columns are not read")]
+
+
 def test_csv_columns_may_name_problem_ids_with_dots() -> None:
     problems = [{**P1, "id": "hw1.q1"}]
     r = _grade(problems, ["student,hw1.q1.value\n", "ada,15\n"], csv_format=True)

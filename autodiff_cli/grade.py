@@ -42,7 +42,8 @@ An answer is correct when it is finite and |given - expected| <= atol + rtol*|ex
 "wrong", "invalid" (it cannot be read: not a number, does not parse, not finite, over the
 budget, answered twice) or "missing". A line or part of one that cannot be read at all (not
 JSON, a missing or ill-typed student or problem, an unknown problem, student, key or
-answer, a duplicate) is an Issue; the rest of the file is graded all the same.
+answer, an answer that is neither a number nor a string, a duplicate) is an Issue; the
+rest of the file is graded all the same.
 """
 
 from __future__ import annotations
@@ -718,7 +719,9 @@ class Grader:
                                     line.number)
                 issues.append(f"{pid} {question.key} is answered more than once ({where})")
                 continue
-            mine[slot] = self._answer(problem, question, x, budget, line.number)
+            mine[slot] = graded = self._answer(problem, question, x, budget, line.number)
+            if isinstance(x, (bool, list, dict)):  # the file's shape is wrong, not the answer
+                issues.append(f"{pid} {question.key}: {graded.reason}")
         return [p for p in found.values() if isinstance(p, str)] + issues
 
     def _key(self, problem: Problem, key: str) -> tuple[str, tuple[str, ...]] | str:

@@ -147,6 +147,8 @@ def classes(draw: Any) -> tuple[list[dict[str, Any]], list[str], dict[str, float
                     for p, w in zip([P2["at"], *P2["check_at"]], truth[k], strict=True))
             elif choice == "hostile":
                 value, correct = draw(st.sampled_from(HOSTILE_ANSWERS)), False
+                # an answer of the wrong JSON type: the line is not read whole
+                issues |= isinstance(value, (bool, list, dict)) and valid_line and known
             else:
                 value = {"right": want, "text": repr(want), "expression": f"{want!r}*3/3",
                          "close": want * (1 + 1e-9), "wrong": want + 1 + abs(want) / 100,

@@ -167,8 +167,11 @@ def _point(at: Any, number: int, cache: Cache, budget: Budget) -> dict[str, floa
         from .values import parse_at
 
         try:  # never a file: a line's values are numbers or constant expressions
-            return {n: float(x) for n, x in parse_at([at], files=False,
-                                                    budget=budget).items()}
+            values = parse_at([at], files=False, budget=budget)
+            arrays = [n for n, x in values.items() if not isinstance(x, (int, float))]
+            if arrays:
+                raise InputError(f"{arrays[0]}: a line's values are numbers, not arrays")
+            return {n: float(x) for n, x in values.items()}
         except AutodiffError as err:
             raise InputError(f"line {number}: \"at\": {err.message.removeprefix('--at ')}"
                              ) from None
@@ -190,6 +193,8 @@ def _number(name: str, x: Any, number: int, cache: Cache, budget: Budget) -> flo
             value = cache.constant(x, budget)
         except AutodiffError as err:
             raise InputError(f"{where}: {err.message}") from None
+        except TypeError:  # float() of an array
+            raise InputError(f"{where}: a line's values are numbers, not arrays") from None
     elif isinstance(x, (int, float)) and not isinstance(x, bool):
         try:
             value = float(x)

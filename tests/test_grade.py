@@ -512,6 +512,13 @@ def test_batch_lines_never_read_a_file(tmp_path: Path) -> None:
     assert "hunter2secret" not in json.dumps(_statuses(r, "ada"))
 
 
+def test_batch_values_are_numbers_not_arrays() -> None:
+    out = list(run([json.dumps({"id": 1, "expr": "sum(X)", "at": "X=[[1,2],[3,4]]"}),
+                    json.dumps({"id": 2, "expr": "sum(X)", "at": {"X": "[[1,2],[3,4]]"}})]))
+    assert [r["error"]["kind"] for r in out] == ["input", "input"]
+    assert all("numbers, not arrays" in r["error"]["message"] for r in out)
+
+
 def test_a_line_over_the_work_budget_is_that_lines_error() -> None:
     heavy = "sum(randn(2200,2200) @ randn(2200,2200))"
     start = time.perf_counter()

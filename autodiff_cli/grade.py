@@ -215,12 +215,11 @@ def expression_values(text: str, points: list[dict[str, float]], budget: Budget
     """A student's expression at each point: its value, or the error there as text. Its
     parse and its evaluations spend from budget first. Raises AutodiffError if it does not
     compile (or is over the budget)."""
-    from .core import evaluate, is_scalar, prepare
-    from .limits import graph_work
-
     import warnings
 
+    from .core import evaluate, is_scalar, prepare
     from .errors import AutodiffWarning
+    from .limits import graph_work
 
     budget.source(text, "the expression")
     with warnings.catch_warnings():  # a student's reading is graded, not warned about

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..train import Progress, TrainResult, Weight
+from ..train import TrainResult, Weight
+from ..train_loop import Progress
 from .numbers import human
 
 SPARK = "▁▂▃▄▅▆▇█"

@@ -67,7 +67,7 @@ class FitReport:
     program: str
     loss_name: str  # the last statement's name, if it is an assignment
     params: dict[str, Value]  # in --param order
-    data: dict[str, tuple[int, ...]]  # the --at values' shapes (() for a number)
+    data: dict[str, Value]  # the --at values (the report shows their shapes)
     epochs_run: int
     final_loss: float
     loss_history: list[float]
@@ -298,8 +298,6 @@ class Run:
 
     def descend(self, settings: Settings, stop: Stop | None = None,
                 progress: Progress | None = None) -> FitReport:
-        import numpy as np
-
         settings.check()
         p = self.prepared
         batches = None
@@ -316,7 +314,7 @@ class Run:
                                         batches)
         return FitReport(
             program=p.source, loss_name=p.graph.output_name, params=self.params,
-            data={n: tuple(np.shape(p.point[n])) for n in self.data_names},
+            data={n: p.point[n] for n in self.data_names},
             epochs_run=run, final_loss=history[-1], loss_history=history,
             stopped="tol" if stopped else "epochs", settings=settings,
             batch_rows=batches.names if batches else [], rows=batches.rows if batches else 0)

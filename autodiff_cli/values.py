@@ -1,8 +1,10 @@
 """--at NAME=VALUE,... : split at top-level commas; each value a constant expression
-(3, pi/4, [[1, 2], [3, 4]], 0.1*randn(3, 3)) or the path of a CSV file of numbers."""
+(3, pi/4, [[1, 2], [3, 4]], 0.1*randn(3, 3)) or the path of a CSV file of numbers.
+On the command line, --at @FILE also reads values from a JSON file (what train --save writes)."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -60,11 +62,16 @@ def value(text: str, random_key: tuple[int, ...] = (0,)) -> Value:
     return load_csv(text.strip()) if is_csv(text) else constant(text, random_key)
 
 
-def parse_at(specs: Iterable[str], seed: int = 0) -> dict[str, Value]:
+def parse_at(specs: Iterable[str], seed: int = 0, *, files: bool = False
+             ) -> dict[str, Value]:
     """{"a": 3.0, "b": 2.0} from ["a=3,b=2"]; later specs override earlier ones.
-    randn in the value of NAME draws from a stream of its own, named by (seed, NAME)."""
+    randn in the value of NAME draws from a stream of its own, named by (seed, NAME).
+    With files (the command line's --at), a spec "@FILE" reads the values of a JSON file."""
     values: dict[str, Value] = {}
     for spec in specs:
+        if files and spec.strip().startswith("@"):
+            values.update(load_json(spec.strip()[1:]))
+            continue
         for offset, piece in split_top_level(spec):
             if not piece.strip():
                 continue
@@ -148,6 +155,71 @@ def load_csv(path: str) -> Value:
     if not rows:
         raise UsageError(f"cannot read {path}: it has no rows of numbers")
     return np.array(rows, dtype=float)
+
+
+def load_json(path: str) -> dict[str, Value]:
+    """--at @FILE: a JSON object {name: number, nested lists of numbers, or {"shape": [...],
+    "data": nested lists}}, as train --save and the JSON reports write values. Raises
+    UsageError."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    from .limits import MAX_CSV_BYTES, check_entries
+
+    where = f"--at @{path}"
+    try:
+        with Path(path).open(encoding="utf-8-sig") as stream:
+            text = stream.read(MAX_CSV_BYTES + 1)
+        if len(text) > MAX_CSV_BYTES:
+            raise LimitError(f"{path} is longer than {MAX_CSV_BYTES:,} characters, the limit "
+                             "for a file of values")
+        data = json.loads(text, parse_constant=_not_finite)
+    except FileNotFoundError:
+        raise UsageError(f"{where}: cannot read {path}: no such file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{where}: cannot read {path}: not a UTF-8 text file") from None
+    except OSError as err:
+        raise UsageError(f"{where}: cannot read {path}: {err.strerror or err}") from None
+    except (ValueError, RecursionError) as err:
+        raise UsageError(f"{where}: {path} is not JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{where}: the file must hold one JSON object {{name: value}}",
+                         hint='for example {"b": 0.5, "w": {"shape": [2, 1], "data": '
+                         '[[1.5], [-2]]}}, as train --save writes it')
+    values: dict[str, Value] = {}
+    for name, x in data.items():
+        if not NAME.match(name):
+            raise UsageError(f"{where}: {name!r} is not a valid name",
+                             hint="names are letters, digits and _, not starting with a digit")
+        shape = None
+        if isinstance(x, dict) and set(x) == {"shape", "data"}:
+            shape, x = x["shape"], x["data"]
+        if isinstance(x, (int, float)) and not isinstance(x, bool):
+            values[name] = float(x)
+            array = None
+        else:
+            try:
+                array = np.array(x, dtype=float)
+            except (TypeError, ValueError, OverflowError, RecursionError):
+                array = None
+            if array is None or not isinstance(x, list):
+                raise UsageError(f"{where}: {name} is not a number, a rectangular array of "
+                                 'numbers or {"shape": [...], "data": [...]}')
+            check_entries(array.size, f"{where}: {name}")
+            values[name] = array
+        if shape is not None and list(np.shape(values[name])) != shape:
+            raise UsageError(f"{where}: {name} has \"shape\" {shape}, but its data has "
+                             f"shape {list(np.shape(values[name]))}")
+        ok = math.isfinite(values[name]) if array is None else bool(np.isfinite(array).all())
+        if not ok:
+            raise UsageError(f"{where}: {name}: values must be finite numbers")
+    return values
+
+
+def _not_finite(word: str) -> float:
+    raise ValueError(f"{word} is not a finite number")
 
 
 def _number(cell: str) -> float | None:

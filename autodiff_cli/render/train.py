@@ -237,14 +237,14 @@ def fit_table(r: FitReport, fancy: bool) -> Any:
     from . import source_text
     from .matrix import is_array, matrix_table
 
-    parts: list[Any] = [_fit_summary(r, fancy, source_text), Text("")]
+    parts: list[Any] = [_fit_summary(r, fancy, source_text)]
     scalars = {n: x for n, x in r.params.items() if not is_array(x)}
     if scalars:
         table = _table(fancy)
         for name in scalars:
             table.add_column(name, justify="right")
         table.add_row(*(human(x) for x in scalars.values()))
-        parts += [Text("params", style="bold" if fancy else ""), table]
+        parts += [Text(""), table]
     for name, x in r.params.items():
         if is_array(x):
             parts += [Text(""), matrix_table(name, x, fancy)]
@@ -264,7 +264,7 @@ def _fit_summary(r: FitReport, fancy: bool, source_text: Any) -> Any:
     text.append("train: ", style="bold" if fancy else "")
     code = [line for line in r.program.splitlines() if line.strip()
             and not line.lstrip().startswith("#")]  # the statements, without comment lines
-    text.append(source_text("\n".join(code), 400) + "\n")
+    text.append(source_text("\n       ".join(code), 400) + "\n")  # under the first line
     text.append(f"params: {named(r.params)}" + (f"; data: {named(r.data)}" if r.data else "")
                 + "\n")
     how = {"sgd": "gradient descent (sgd)", "momentum": f"momentum {human(s.momentum)}",

@@ -104,8 +104,9 @@ def command_line(repeat: int) -> None:
         xs, ys = Path(tmp) / "x.csv", Path(tmp) / "y.csv"
         np.savetxt(xs, x, delimiter=",")
         np.savetxt(ys, y, delimiter=",")
-        args = [sys.executable, "-c", "from autodiff_cli.cli import main; main()", "train", PROGRAM, "--at", f"X={xs}",
-                "--at", f"y={ys}", "--param", f"w=zeros({COLS},1)", "--param", "b=0",
+        args = [sys.executable, "-c", "from autodiff_cli.cli import main; main()", "train",
+                PROGRAM, "--at", f"X={xs}", "--at", f"y={ys}", "--param", f"w=zeros({COLS},1)",
+                "--param", "b=0",
                 "--lr", str(LR), "--epochs", str(EPOCHS), "--format", "json"]
         best = math.inf
         for _ in range(repeat):

@@ -95,7 +95,7 @@ def sample(history: Sequence[float], points: int = HISTORY_POINTS) -> list[tuple
 
 class Optimizer:
     def __init__(self, s: Settings, count: int) -> None:
-        self.s = s
+        self.s, self.lr = s, s.lr
         self.t = 0  # steps taken
         self.slots: list[list[Value]] = [[0.0, 0.0] for _ in range(count)]
 
@@ -108,7 +108,7 @@ class Optimizer:
 
 class SGD(Optimizer):
     def step(self, k: int, p: Value, g: Value) -> Value:
-        p -= self.s.lr * g  # p <- p - lr * g
+        p -= self.lr * g  # p <- p - lr * g
         return p
 
 
@@ -217,12 +217,12 @@ def _loss(state: State) -> float:
 def _update(state: State, params: Sequence[str], ids: Sequence[int], opt: Optimizer,
             g: list[Value]) -> None:
     opt.begin()
-    v = state.values
-    for k, (name, i) in enumerate(zip(params, ids, strict=True)):
-        p = opt.step(k, v[i], g[i])
+    v, step, assign = state.values, opt.step, state.assign
+    for k, i in enumerate(ids):
+        p = step(k, v[i], g[i])
         if type(p) is float and not math.isfinite(p):
             raise FloatingPointError
-        state.assign(name, p)
+        assign(params[k], p)
 
 
 class Batches:

@@ -70,7 +70,12 @@ def parse_at(specs: Iterable[str], seed: int = 0, *, files: bool = False
     values: dict[str, Value] = {}
     for spec in specs:
         if files and spec.strip().startswith("@"):
-            values.update(load_json(spec.strip()[1:]))
+            try:
+                values.update(load_json(spec.strip()[1:]))
+            except UsageError as err:  # located: the whole --at value
+                start = len(spec) - len(spec.lstrip())
+                err.source, err.span = spec, (start, len(spec.rstrip()))
+                raise
             continue
         for offset, piece in split_top_level(spec):
             if not piece.strip():

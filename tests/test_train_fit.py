@@ -348,3 +348,37 @@ def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
         r = fit("L = (w - 3)^2", {}, {"w": 0.0}, Settings(epochs=300), progress=both)
     assert "training the program" in terminal.getvalue()
     assert seen[-1] == (300, r.final_loss) and len(seen) > 100
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_the_command_prints_the_same_bytes_in_every_process_and_hash_seed(fmt: str) -> None:
+    import subprocess
+    import sys
+
+    from conftest import subprocess_env
+
+    args = [sys.executable, "-m", "autodiff_cli.cli", "train",
+            "--file", str(EXAMPLES / "house_network.txt"),
+            "--at", f"X={EXAMPLES / 'house_sales.csv'}", "--at",
+            f"y={EXAMPLES / 'house_prices.csv'}", "--param", "W=0.1*randn(3,3)",
+            "--param", "b=zeros(1,3)", "--optimizer", "momentum", "--batch-size", "32",
+            "--epochs", "20", "--seed", "2", "--format", fmt]
+    outs = [subprocess.run(args, capture_output=True, timeout=120, check=False,
+                           env={**subprocess_env(), "PYTHONHASHSEED": h, "NO_COLOR": "1",
+                                "COLUMNS": "100"}) for h in ("0", "0", "4242")]
+    assert outs[0].returncode == 0 and outs[0].stderr == b"", outs[0].stderr
+    assert outs[0].stdout == outs[1].stdout == outs[2].stdout
+
+
+def test_an_error_from_the_command_in_a_process_has_no_traceback() -> None:
+    import subprocess
+    import sys
+
+    from conftest import subprocess_env
+
+    p = subprocess.run([sys.executable, "-m", "autodiff_cli.cli", "train", "(w - 3)^2",
+                        "--param", "w=0", "--lr", "1e3"], capture_output=True, timeout=120,
+                       check=False, env=subprocess_env())
+    assert p.returncode == 1 and p.stdout == b""
+    assert b"training diverged" in p.stderr and b"smaller --lr" in p.stderr
+    assert b"Traceback" not in p.stderr

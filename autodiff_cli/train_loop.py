@@ -151,8 +151,6 @@ def descend(state: State, params: Sequence[str], settings: Settings, stop: Stop,
     stop(history, state) or settings.epochs epochs; returns (epochs run, the loss after each
     epoch, stopped early). Every step: forward, one reverse sweep toward the params, the
     optimizer's update, State.assign. Raises MathError (divergence), ShapeError."""
-    import numpy as np
-
     graph = state.graph
     ids = [graph.variables[n] for n in params]
     wrt, epochs = tuple(params), settings.epochs
@@ -161,7 +159,7 @@ def descend(state: State, params: Sequence[str], settings: Settings, stop: Stop,
     history = [_first_loss(state)]
     epoch = 0
     try:
-        with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
+        with _float_errors(state.arrays):
             while True:
                 if stop(history, state):
                     stopped = True
@@ -192,6 +190,18 @@ def descend(state: State, params: Sequence[str], settings: Settings, stop: Stop,
     if progress is not None:
         progress(epoch, history[-1])
     return epoch, history, stopped
+
+
+def _float_errors(arrays: bool) -> Any:
+    """numpy's floating-point errors raised (an update that overflows), on arrays; floats
+    are checked by _update (numpy is not imported for them)."""
+    if not arrays:
+        from contextlib import nullcontext
+
+        return nullcontext()
+    import numpy as np
+
+    return np.errstate(divide="raise", over="raise", invalid="raise", under="ignore")
 
 
 def _first_loss(state: State) -> float:
@@ -287,9 +297,11 @@ class Run:
 
     @property
     def params(self) -> dict[str, Value]:
-        """The params' current values, in --param order."""
+        """The params' current values, in --param order (a number as a float)."""
+        from .core import plain
+
         v, variables = self.state.values, self.prepared.graph.variables
-        return {n: v[variables[n]] for n in self.prepared.wrt}
+        return {n: plain(v[variables[n]]) for n in self.prepared.wrt}
 
     def value(self, label: str) -> Value:
         """The value of the node a statement named, as of the last forward pass."""

@@ -382,3 +382,36 @@ def test_an_error_from_the_command_in_a_process_has_no_traceback() -> None:
     assert p.returncode == 1 and p.stdout == b""
     assert b"training diverged" in p.stderr and b"smaller --lr" in p.stderr
     assert b"Traceback" not in p.stderr
+
+
+def test_a_scalar_program_trains_without_numpy() -> None:
+    import subprocess
+    import sys
+
+    from conftest import subprocess_env
+
+    code = ("import sys; from autodiff_cli.train_loop import fit, Settings; "
+            "r = fit('L = (w - 3)^2 + (v + 1)^2', {}, {'w': 0.0, 'v': 0.0}, "
+            "Settings(epochs=200)); print(round(r.params['w'], 6), round(r.params['v'], 6), "
+            "'numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True, env=subprocess_env()).stdout
+    assert out.split() == ["3.0", "-1.0", "False"]
+
+
+def test_a_number_param_of_an_array_program_comes_back_as_a_float() -> None:
+    x, y = regression_data(n=10)
+    r = fit(REGRESSION, {"X": x, "y": y}, {"w": np.zeros((3, 1)), "b": 0.0},
+            Settings(epochs=3, optimizer="adam"))
+    assert type(r.params["b"]) is float
+
+
+def test_the_generator_writes_the_example_files_byte_for_byte(tmp_path: Path) -> None:
+    import runpy
+    import shutil
+
+    script = tmp_path / "make_house_prices.py"
+    shutil.copy(EXAMPLES / "make_house_prices.py", script)
+    runpy.run_path(str(script), run_name="__main__")
+    for name in ("house_sales.csv", "house_prices.csv"):
+        assert (tmp_path / name).read_bytes() == (EXAMPLES / name).read_bytes(), name

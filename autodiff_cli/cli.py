@@ -16,7 +16,7 @@ import typer
 from . import __version__, coercion
 from .cligroup import Group
 from .errors import AutodiffError, UsageError
-from .gates import ACTIVATION, ACTIVATIONS, EPOCHS, HIDDEN, LOSS, LOSSES, LR, SEED, TOL
+from .gates import ACTIVATION, ACTIVATIONS, EPOCHS, HIDDEN, LOSS, LOSSES, LR, OPTIMIZERS, SEED, TOL
 from .modes import MODES
 
 if TYPE_CHECKING:
@@ -220,7 +220,7 @@ def _inputs(expr: str | None, file: Path | None, at: list[str] | None, seed: int
     from .values import output_gradient, parse_at
 
     source = read_source(expr, file)
-    point = parse_at(at or [], seed)
+    point = parse_at(at or [], seed, files=True)
     return source, point, None if seed_grad is None else output_gradient(seed_grad, seed)
 
 
@@ -378,6 +378,74 @@ class TrainFormat(str, Enum):
     html = "html"
 
 
+if TYPE_CHECKING:
+    from enum import Enum as Optimizer
+else:
+    Optimizer = choices("Optimizer", OPTIMIZERS)
+
+
+@app.command(epilog="Examples:  autodiff train --file examples/regression.txt "
+             "--at X=examples/house_sales.csv --at y=examples/house_prices.csv "
+             "--param w=zeros(3,1) --param b=0 --lr 0.05 --epochs 2000   |   "
+             "... --optimizer adam --batch-size 32 --save trained.json   |   "
+             'autodiff trace "X @ w + b" --at X=examples/houses.csv --at @trained.json')
+def train(
+    expr: Annotated[str | None, typer.Argument(
+        metavar="PROGRAM", help='A program whose last statement is the scalar loss, e.g. '
+        '"L = mean((X @ w + b - y)^2)"; "-" reads standard input.', show_default=False)
+    ] = None,
+    at: Annotated[list[str] | None, typer.Option(
+        "--at", help="The data: NAME=VALUE as for grad (a CSV file: X=houses.csv), or @FILE "
+        "(a JSON object of values, as --save writes it). Repeatable.", show_default=False)
+    ] = None,
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", help="What is trained, with its starting value: w=zeros(3,1), "
+        "w=0.1*randn(3,1), b=0, or @FILE. Repeatable.", show_default=False)] = None,
+    lr: Annotated[float, typer.Option("--lr", help="Learning rate.")] = 0.1,
+    epochs: Annotated[int, typer.Option(
+        "--epochs", help="Most passes over the data; 0 just evaluates the loss.")] = 1000,
+    optimizer: Annotated[Optimizer, typer.Option(
+        "--optimizer", help="sgd: p <- p - lr*g; momentum (0.9) or adam, as PyTorch's.")
+    ] = Optimizer["sgd"],
+    batch_size: Annotated[int, typer.Option(
+        "--batch-size", help="Rows per step, taken from every --at array with the data's row "
+        "count in a seeded order each epoch; 0: all rows (full batch).")] = 0,
+    seed: Annotated[int, typer.Option(
+        "--seed", min=0, help="Seed of randn(r, c) in the values and of the batches' order.")
+    ] = 0,
+    tol: Annotated[float, typer.Option(
+        "--tol", help="Stop once an epoch changes the loss by less than this (0: never).")
+    ] = 0.0,
+    file: FileOpt = None,
+    format: Annotated[TrainFormat, typer.Option(
+        "--format", help="Output format: table for people, json for scripts.")
+    ] = TrainFormat.table,
+    save: Annotated[Path | None, typer.Option(
+        "--save", help="Write the trained params to this JSON file; --at @FILE reads them "
+        "back.", show_default=False, dir_okay=False)] = None,
+) -> None:
+    """Fit the params of PROGRAM to the data by gradient descent: every step is the engine's
+    forward pass and one reverse sweep, then the optimizer's update."""
+    from .render import emit, to_json
+    from .render.train import fit_json, fit_table, params_json, progress_bar
+    from .train_loop import Settings, fit
+    from .values import parse_at
+
+    try:
+        source = read_source(expr, file)
+        data = parse_at(at or [], seed, files=True)
+        params = _values(param, "--param", seed)
+        settings = Settings(lr=lr, epochs=epochs, optimizer=optimizer.value,
+                            batch_size=batch_size, seed=seed, tol=tol)
+        with progress_bar(epochs, file.name if file else "the program") as progress:
+            report = fit(source, data, params, settings, progress=progress)
+        if save is not None:
+            _write(save, to_json(params_json(report)) + "\n")
+    except AutodiffError as err:
+        raise fail(err) from None
+    emit(report, format.value, as_json=fit_json, as_plain=lambda r: "", as_table=fit_table)
+
+
 @app.command("train-gate", epilog="Examples:  autodiff train-gate xor   |   "
              "autodiff train-gate and --hidden 0 --weights 10,10,-15 --epochs 0   |   "
              "autodiff train-gate xor --hidden 0   |   "
@@ -487,7 +555,7 @@ def _grad_report(expr: str | None, at: list[str] | None, wrt: str | None, file: 
 
     try:
         source = read_source(expr, file)
-        report = grad_report(source, parse_at(at or [], seed), _names(wrt),
+        report = grad_report(source, parse_at(at or [], seed, files=True), _names(wrt),
                              mode.value if mode else None, check, tol, order)
     except AutodiffError as err:
         return fail(err)
@@ -563,7 +631,8 @@ def hessian(
     from .values import parse_at
 
     try:
-        result = compute(read_source(expr, file), parse_at(at or []), _names(wrt))
+        result = compute(read_source(expr, file), parse_at(at or [], files=True),
+                         _names(wrt))
     except AutodiffError as err:
         raise fail(err) from None
     emit(result, format.value, as_json=hessian_json, as_plain=hessian_plain,
@@ -650,7 +719,7 @@ def check_answers(
 
     try:
         source = read_source(expr, file)
-        point = parse_at(at or [])
+        point = parse_at(at or [], files=True)
         expected = read_answers(expect or [], "--expect")  # one bad answer fails alone
         want = None if value is None else read_answer(value)
         if not (math.isfinite(tol) and math.isfinite(atol) and tol >= 0 and atol >= 0):
@@ -739,6 +808,19 @@ def grade_class(
         sys.stderr.write(issue_lines(report, "standard input" if submissions == "-" else
                                      submissions))
         raise typer.Exit(1)
+
+
+def _values(specs: list[str] | None, option: str, seed: int = 0) -> dict[str, Any]:
+    """NAME=VALUE,... as --at reads them, errors naming the option they came from."""
+    from .values import parse_at
+
+    try:
+        return parse_at(specs or [], seed, files=True)
+    except UsageError as err:
+        if option != "--at":
+            err.message = err.message.replace("--at", option, 1)
+            err.hint = err.hint.replace("--at", option)
+        raise
 
 
 def _submissions(path: str) -> "tuple[TextIO, int]":

@@ -12,6 +12,7 @@ GATES: dict[str, tuple[int, ...]] = {
 NOT_SEPARABLE = ((0, 1, 1, 0), (1, 0, 0, 1))
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 LOSSES = ("mse", "bce")
+OPTIMIZERS = ("sgd", "momentum", "adam")  # train's --optimizer (train_loop.py)
 
 # Defaults: with these, xor converges for every seed 0..999, in at most 323 epochs
 # (benchmarks/train_gate.py checks 0..99); the textbook 2-2-1 sigmoid net with lr 1

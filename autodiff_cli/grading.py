@@ -123,28 +123,12 @@ def read_answer(x: Any, budget: Budget | None = None) -> Given:
 
 
 def read_answers(specs: Iterable[str], option: str = "--expect") -> dict[str, Given]:
-    """{"a": 3.0, "b": Refused(...)} from ["a=3,b=abc"] (later specs override earlier
-    ones): each value read by read_answer. A piece that is not NAME=VALUE is a
-    UsageError, since it names no answer."""
-    from .values import NAME, split_top_level
+    """{"a": 3.0, "b": Refused(...)} from ["a=3,b=abc"]: each value read by read_answer.
+    A piece that is not NAME=VALUE, or a name given twice, is a UsageError, since it
+    names no answer (values.assignments splits them, as for --at)."""
+    from .values import assignments
 
-    answers: dict[str, Given] = {}
-    for spec in specs:
-        for offset, piece in split_top_level(spec):
-            if not piece.strip():
-                continue
-            name, eq, rhs = piece.partition("=")
-            name = name.strip()
-            at = offset + len(piece) - len(piece.lstrip())
-            if not eq:
-                raise UsageError(f"{option} expects NAME=VALUE, got {piece.strip()!r}", spec,
-                                 (at, offset + len(piece)), hint=f"for example {option} a=3,b=2")
-            if not NAME.match(name):
-                raise UsageError(f"{option}: {name!r} is not a valid name", spec,
-                                 (at, at + max(1, len(name))),
-                                 hint="names are letters, digits and _, not starting with a digit")
-            answers[name] = read_answer(rhs)
-    return answers
+    return {name: read_answer(rhs) for name, rhs, _spec, _at in assignments(specs, option)}
 
 
 def check_answers(expression: str, at: Mapping[str, Any] | None = None,

@@ -2,18 +2,19 @@
 
 The network and its loss are one expression program, compiled once into a Graph; the four
 rows of the truth table go through it together as a 4x2 matrix. Every epoch re-runs that
-graph's forward pass, takes the gradient from its reverse sweep (core's State.backward: no second,
-hand-written backprop) and updates the weights in place: W <- W - lr * dL/dW.
+graph's forward pass, takes the gradient from its reverse sweep and updates the weights in place,
+W <- W - lr * dL/dW: train_loop's one training loop (the one `autodiff train` runs), with the
+gate's stopping rule (every row right and the loss below tol).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import MathError, UsageError
+from .errors import UsageError
 from .gates import (
     ACTIVATION,
     ACTIVATIONS,
@@ -30,8 +31,7 @@ from .gates import (
     SEED,
     TOL,
 )
-
-Progress = Callable[[int, float], None]
+from .train_loop import Progress
 
 
 @dataclass(frozen=True)
@@ -92,12 +92,9 @@ class TrainResult:
 
     def history_sample(self, points: int = HISTORY_POINTS) -> list[tuple[int, float]]:
         """(epoch, loss) at most `points` evenly spaced epochs from 0, plus the last."""
-        n = len(self.loss_history)
-        step = max(1, math.ceil((n - 1) / points)) if n > 1 else 1
-        epochs = list(range(0, n, step))
-        if epochs[-1] != n - 1:
-            epochs.append(n - 1)
-        return [(e, self.loss_history[e]) for e in epochs]
+        from .train_loop import sample
+
+        return sample(self.loss_history, points)
 
     def _repr_html_(self) -> str:
         """Jupyter shows the result as the page of train-gate --format html."""
@@ -261,12 +258,9 @@ def check_settings(activation: str, loss: str, lr: float, epochs: int, tol: floa
         raise UsageError(f"--activation {activation!r}: choose {', '.join(ACTIVATIONS)}")
     if loss not in LOSSES:
         raise UsageError(f"--loss {loss!r}: choose {', '.join(LOSSES)}")
-    if not (math.isfinite(lr) and lr > 0):
-        raise UsageError(f"--lr {lr:g}: the learning rate must be a positive number")
-    if epochs < 0 or epochs > 10_000_000:
-        raise UsageError(f"--epochs {epochs}: give 0 (just evaluate) up to 10000000")
-    if not (math.isfinite(tol) and tol >= 0):
-        raise UsageError(f"--tol {tol:g}: give a number >= 0 (0 never stops early)")
+    from .train_loop import Settings
+
+    Settings(lr=lr, epochs=epochs, tol=tol).check()
 
 
 class Network:
@@ -277,17 +271,17 @@ class Network:
                  table: Sequence[int], weights: Sequence[float]) -> None:
         import numpy as np
 
+        from .train_loop import Run
+
         self.layers = tuple(layers)
         self.activation = activation
         self.program = network_program(self.layers, activation, loss)
-        from .core import prepare
-
         params = _matrices(self.layers, weights)
         self.target = np.array(table, dtype=float).reshape(4, 1)
-        p = prepare(self.program, {"X": np.array(INPUTS, dtype=float), "Y": self.target,
-                                   **params}, list(params))
-        self.prepared = p
-        self.state = p.graph.at(p.point)
+        self.run = Run(self.program, {"X": np.array(INPUTS, dtype=float), "Y": self.target},
+                       params)
+        p = self.prepared = self.run.prepared
+        self.state = self.run.state
         self.params = {k: p.graph.variables[k] for k in params}  # name -> node
         self.out = p.graph.labels.index("O")
 
@@ -315,40 +309,17 @@ class Network:
     def descend(self, lr: float, epochs: int, tol: float, progress: Progress | None = None
                 ) -> tuple[int, list[float], bool]:
         """Gradient descent, W <- W - lr * dL/dW, until every row is right and the loss is
-        below tol, or for `epochs` updates. Returns (updates made, loss per epoch, converged)."""
-        try:
-            return self._descend(lr, epochs, tol, progress)
-        except MathError as err:
-            raise MathError(f"training diverged: {err.message}", err.source, err.span,
-                            hint="the weights grew too large for floats; try a smaller --lr"
-                            ) from None
+        below tol, or for `epochs` updates: train_loop's one loop, with the gate's stopping
+        rule. Returns (updates made, loss per epoch, converged)."""
+        from .train_loop import Settings
 
-    def _descend(self, lr: float, epochs: int, tol: float, progress: Progress | None
-                 ) -> tuple[int, list[float], bool]:
-        state, v, out, wrt = self.state, self.state.values, self.out, self.prepared.wrt
-        ids = list(self.params.values())
-        target = self.target >= 0.5
-        every = max(1, epochs // 200)
-        history: list[float] = []
-        epoch = 0
-        while True:
-            loss = float(state.forward())
-            history.append(loss)
-            if loss < tol and bool(((v[out] >= 0.5) == target).all()):
-                converged = True
-                break
-            if epoch == epochs:
-                converged = False
-                break
-            g = state.backward(wrt=wrt)
-            for i in ids:
-                v[i] -= lr * g[i]  # in place: the graph's values are the weights
-            epoch += 1
-            if progress is not None and epoch % every == 0:
-                progress(epoch, loss)
-        if progress is not None:
-            progress(epoch, history[-1])
-        return epoch, history, converged
+        out, target = self.out, self.target >= 0.5
+
+        def converged(history: list[float], state: Any) -> bool:
+            return history[-1] < tol and bool(((state.values[out] >= 0.5) == target).all())
+
+        r = self.run.descend(Settings(lr=lr, epochs=epochs, tol=tol), converged, progress)
+        return r.epochs_run, r.loss_history, r.stopped == "tol"
 
 
 def train_gate(gate: str | None = "xor", *, table: str | None = None,

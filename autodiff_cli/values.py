@@ -1,13 +1,16 @@
 """--at NAME=VALUE,... : split at top-level commas; each value a constant expression
 (3, pi/4, [[1, 2], [3, 4]], 0.1*randn(3, 3)) or the path of a CSV file of numbers.
 
-Values from untrusted input (a --batch line, a submission) are read with files=False, which
-refuses file names without opening anything, and with a limits.Budget for their work."""
+Values from untrusted input (a --batch line, a submission) are read with files=False, the
+default, which refuses file names without opening anything, and with a limits.Budget for
+their work. On the command line (files=True), --at @FILE also reads values from a JSON file
+(what train --save writes)."""
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .errors import AutodiffError, LimitError, NameError_, UsageError
@@ -74,7 +77,7 @@ NO_FILES = ("file names are not read from this input: a value here is a number o
             "constant expression")
 
 
-def value(text: str, random_key: tuple[int, ...] = (0,), files: bool = True,
+def value(text: str, random_key: tuple[int, ...] = (0,), files: bool = False,
           budget: Budget | None = None) -> Value:
     """A CSV file's matrix if text names one (and files is true: else a UsageError, and
     nothing is opened), else the constant expression's value."""
@@ -85,13 +88,12 @@ def value(text: str, random_key: tuple[int, ...] = (0,), files: bool = True,
     return constant(text, random_key, budget)
 
 
-def parse_at(specs: Iterable[str], seed: int = 0, *, files: bool = True,
-             budget: Budget | None = None) -> dict[str, Value]:
-    """{"a": 3.0, "b": 2.0} from ["a=3,b=2"]; a name given twice is an error (in one spec
-    or in two). randn in the value of NAME draws from a stream of its own, named by
-    (seed, NAME). Untrusted specs: files=False refuses CSV file names unread, budget
-    bounds the work."""
-    values: dict[str, Value] = {}
+def assignments(specs: Iterable[str], option: str = "--at"
+                ) -> Iterator[tuple[str, str, str, int]]:
+    """(name, value text, spec, the value's offset in spec) for each NAME=VALUE of
+    "a=3,b=2"-style specs, split at top-level commas; a UsageError (naming option) for a
+    piece that is not NAME=VALUE, a name that is not one, or a name given twice."""
+    seen: set[str] = set()
     for spec in specs:
         for offset, piece in split_top_level(spec):
             if not piece.strip():
@@ -100,16 +102,46 @@ def parse_at(specs: Iterable[str], seed: int = 0, *, files: bool = True,
             name = name.strip()
             at = offset + len(piece) - len(piece.lstrip())
             if not eq:
-                raise UsageError(f"--at expects NAME=VALUE, got {piece.strip()!r}", spec,
-                                 (at, offset + len(piece)), hint="for example --at a=3,b=2")
+                raise UsageError(f"{option} expects NAME=VALUE, got {piece.strip()!r}", spec,
+                                 (at, offset + len(piece)), hint=f"for example {option} a=3,b=2")
             if not NAME.match(name):
-                raise UsageError(f"--at: {name!r} is not a valid name", spec,
+                raise UsageError(f"{option}: {name!r} is not a valid name", spec,
                                  (at, at + max(1, len(name))),
                                  hint="names are letters, digits and _, not starting with a digit")
-            if name in values:
-                raise UsageError(f"--at: {name} is given twice", spec,
+            if name in seen:
+                raise UsageError(f"{option}: {name} is given twice", spec,
                                  (at, at + len(name)), hint="give each name one value")
-            start = offset + len(piece) - len(rhs)
+            seen.add(name)
+            yield name, rhs, spec, offset + len(piece) - len(rhs)
+
+
+def parse_at(specs: Iterable[str], seed: int = 0, *, files: bool = False,
+             budget: Budget | None = None) -> dict[str, Value]:
+    """{"a": 3.0, "b": 2.0} from ["a=3,b=2"]; a name given twice is an error (in one spec
+    or in two). randn in the value of NAME draws from a stream of its own, named by
+    (seed, NAME). files (the command line's --at, trusted) lets a value name a CSV file and
+    a spec "@FILE" read the values of a JSON file; budget bounds untrusted specs' work."""
+    values: dict[str, Value] = {}
+    plain = []
+    for spec in specs:
+        if not (files and spec.strip().startswith("@")):
+            plain.append(spec)
+            continue
+        start = len(spec) - len(spec.lstrip())
+        try:
+            loaded = load_json(spec.strip()[1:])
+        except UsageError as err:  # located: the whole --at value
+            err.source, err.span = spec, (start, len(spec.rstrip()))
+            raise
+        twice = next((n for n in loaded if n in values), None)
+        if twice is not None:
+            raise UsageError(f"--at: {twice} is given twice", spec,
+                             (start, len(spec.rstrip())), hint="give each name one value")
+        values.update(loaded)
+    for name, rhs, spec, start in assignments(plain):
+        if name in values:
+            raise UsageError(f"--at: {name} is given twice", spec, (start, start + len(rhs)),
+                             hint="give each name one value")
             try:
                 values[name] = value(rhs, (seed, 1, *map(ord, name)), files, budget)
             except AutodiffError as err:
@@ -181,6 +213,71 @@ def load_csv(path: str) -> Value:
     return np.array(rows, dtype=float)
 
 
+def load_json(path: str) -> dict[str, Value]:
+    """--at @FILE: a JSON object {name: number, nested lists of numbers, or {"shape": [...],
+    "data": nested lists}}, as train --save and the JSON reports write values. Raises
+    UsageError."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    from .limits import MAX_CSV_BYTES, check_entries
+
+    where = f"--at @{path}"
+    try:
+        with Path(path).open(encoding="utf-8-sig") as stream:
+            text = stream.read(MAX_CSV_BYTES + 1)
+        if len(text) > MAX_CSV_BYTES:
+            raise LimitError(f"{path} is longer than {MAX_CSV_BYTES:,} characters, the limit "
+                             "for a file of values")
+        data = json.loads(text, parse_constant=_not_finite)
+    except FileNotFoundError:
+        raise UsageError(f"{where}: cannot read {path}: no such file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{where}: cannot read {path}: not a UTF-8 text file") from None
+    except OSError as err:
+        raise UsageError(f"{where}: cannot read {path}: {err.strerror or err}") from None
+    except (ValueError, RecursionError) as err:
+        raise UsageError(f"{where}: {path} is not JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{where}: the file must hold one JSON object {{name: value}}",
+                         hint='for example {"b": 0.5, "w": {"shape": [2, 1], "data": '
+                         '[[1.5], [-2]]}}, as train --save writes it')
+    values: dict[str, Value] = {}
+    for name, x in data.items():
+        if not NAME.match(name):
+            raise UsageError(f"{where}: {name!r} is not a valid name",
+                             hint="names are letters, digits and _, not starting with a digit")
+        shape = None
+        if isinstance(x, dict) and set(x) == {"shape", "data"}:
+            shape, x = x["shape"], x["data"]
+        if isinstance(x, (int, float)) and not isinstance(x, bool):
+            values[name] = float(x)
+            array = None
+        else:
+            try:
+                array = np.array(x, dtype=float)
+            except (TypeError, ValueError, OverflowError, RecursionError):
+                array = None
+            if array is None or not isinstance(x, list):
+                raise UsageError(f"{where}: {name} is not a number, a rectangular array of "
+                                 'numbers or {"shape": [...], "data": [...]}')
+            check_entries(array.size, f"{where}: {name}")
+            values[name] = array
+        if shape is not None and list(np.shape(values[name])) != shape:
+            raise UsageError(f"{where}: {name} has \"shape\" {shape}, but its data has "
+                             f"shape {list(np.shape(values[name]))}")
+        ok = math.isfinite(values[name]) if array is None else bool(np.isfinite(array).all())
+        if not ok:
+            raise UsageError(f"{where}: {name}: values must be finite numbers")
+    return values
+
+
+def _not_finite(word: str) -> float:
+    raise ValueError(f"{word} is not a finite number")
+
+
 def _number(cell: str) -> float | None:
     try:
         return float(cell)
@@ -191,7 +288,7 @@ def _number(cell: str) -> float | None:
 def output_gradient(text: str, seed: int = 0) -> Value:
     """The value of --seed-grad: a constant expression or a CSV file."""
     try:
-        return value(text, (seed, 2))
+        return value(text, (seed, 2), files=True)
     except AutodiffError as err:
         raise UsageError(f"--seed-grad: {err.message}", err.source, err.span,
                          hint=err.hint) from None

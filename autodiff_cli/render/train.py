@@ -1,5 +1,6 @@
-"""The train-gate report: JSON data, the rich report (summary, truth table, weights, loss curve,
-decision boundary) and the live progress bar. Data in, text out; nothing is computed here."""
+"""The reports of train and train-gate: JSON data, the rich reports (train: summary, params,
+loss curve; train-gate: summary, truth table, weights, loss curve, decision boundary) and the
+live progress bar. Data in, text out; nothing is computed here."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..train import Progress, TrainResult, Weight
+from ..train import TrainResult, Weight
+from ..train_loop import FitReport, Progress
 from .numbers import human
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -57,7 +59,7 @@ def train_table(r: TrainResult, fancy: bool) -> Any:
 
     parts: list[Any] = [_summary(r, fancy), Text(""), _truth_table(r, fancy), Text("")]
     parts += _weight_tables(r, fancy)
-    parts += [Text(""), _loss_curve(r, fancy), Text(""), *_boundary(r, fancy)]
+    parts += [Text(""), _loss_curve(r.history_sample(), fancy), Text(""), *_boundary(r, fancy)]
     said = note(r)
     if said:
         parts += [Text(""), Text(said, style="bold" if fancy else "")]
@@ -149,10 +151,10 @@ def _column(w: Weight) -> str:
     return f"W^{w.layer}_j{w.input}" if w.input < 10 else f"W^{w.layer}_{{j,{w.input}}}"
 
 
-def _loss_curve(r: TrainResult, fancy: bool) -> Any:
+def _loss_curve(sample: list[tuple[int, float]], fancy: bool) -> Any:
+    """The loss at the sampled epochs as a sparkline, log scale."""
     from rich.text import Text
 
-    sample = r.history_sample()
     if len(sample) > SPARK_WIDTH:
         step = (len(sample) - 1) / (SPARK_WIDTH - 1)
         sample = [sample[round(k * step)] for k in range(SPARK_WIDTH)]
@@ -193,6 +195,93 @@ def _boundary(r: TrainResult, fancy: bool) -> list[Any]:
         lines.append(line)
     lines.append(Text("     x1=0" + " " * (cols - 8) + "x1=1"))
     return lines
+
+
+# -- train ------------------------------------------------------------------------------------
+
+
+def params_json(r: FitReport) -> dict[str, Any]:
+    """The trained params as train --save writes them and --at @FILE reads them back."""
+    from .matrix import to_json
+
+    return {name: to_json(x) for name, x in r.params.items()}
+
+
+def settings_json(r: FitReport) -> dict[str, Any]:
+    s = r.settings
+    out: dict[str, Any] = {"optimizer": s.optimizer, "lr": s.lr, "epochs": s.epochs,
+                           "batch_size": s.batch_size or None, "seed": s.seed, "tol": s.tol}
+    if s.optimizer == "momentum":
+        out["momentum"] = s.momentum
+    elif s.optimizer == "adam":
+        out.update(betas=list(s.betas), eps=s.eps)
+    return out
+
+
+def fit_json(r: FitReport) -> dict[str, Any]:
+    return {
+        "program": r.program,
+        "params": params_json(r),
+        "epochs_run": r.epochs_run,
+        "final_loss": r.final_loss,
+        "loss_history": [[epoch, loss] for epoch, loss in r.history_sample()],
+        "settings": settings_json(r),
+        "stopped": r.stopped,
+    }
+
+
+def fit_table(r: FitReport, fancy: bool) -> Any:
+    from rich.console import Group
+    from rich.text import Text
+
+    from . import source_text
+    from .matrix import is_array, matrix_table
+
+    parts: list[Any] = [_fit_summary(r, fancy, source_text)]
+    scalars = {n: x for n, x in r.params.items() if not is_array(x)}
+    if scalars:
+        table = _table(fancy)
+        for name in scalars:
+            table.add_column(name, justify="right")
+        table.add_row(*(human(x) for x in scalars.values()))
+        parts += [Text(""), table]
+    for name, x in r.params.items():
+        if is_array(x):
+            parts += [Text(""), matrix_table(name, x, fancy)]
+    parts += [Text(""), _loss_curve(r.history_sample(), fancy)]
+    return Group(*parts)
+
+
+def _fit_summary(r: FitReport, fancy: bool, source_text: Any) -> Any:
+    from rich.text import Text
+
+    from .matrix import is_array, shape_text
+
+    def named(values: dict[str, Any]) -> str:
+        return ", ".join(f"{n} {shape_text(x)}" if is_array(x) else n for n, x in values.items())
+
+    s, text = r.settings, Text()
+    text.append("train: ", style="bold" if fancy else "")
+    code = [line for line in r.program.splitlines() if line.strip()
+            and not line.lstrip().startswith("#")]  # the statements, without comment lines
+    text.append(source_text("\n       ".join(code), 400) + "\n")  # under the first line
+    text.append(f"params: {named(r.params)}" + (f"; data: {named(r.data)}" if r.data else "")
+                + "\n")
+    how = {"sgd": "gradient descent (sgd)", "momentum": f"momentum {human(s.momentum)}",
+           "adam": f"adam (betas {human(s.betas[0])}, {human(s.betas[1])}, eps "
+                   f"{human(s.eps)})"}[s.optimizer]
+    batch = (f"batches of {s.batch_size} of the {r.rows} rows of {', '.join(r.batch_rows)}, "
+             f"shuffled by seed {s.seed}") if r.batch_rows else "full batch"
+    text.append(f"{how}, lr {human(s.lr)}, {batch}\n")
+    epochs = f"{r.epochs_run} epoch{'s' if r.epochs_run != 1 else ''}"
+    loss = r.loss_name or "the loss"
+    if r.stopped == "tol":
+        status = (f"stopped after {epochs}, {loss} changing by less than tol {human(s.tol)}: "
+                  f"{loss} = {human(r.final_loss)}")
+    else:
+        status = f"after {epochs}: {loss} = {human(r.final_loss)}"
+    text.append(status, style="bold" if fancy else "")
+    return text
 
 
 @contextmanager

@@ -125,7 +125,7 @@ def one(line: str, number: int, cache: Cache, mode: str = "reverse",
         column = err.column if err.source == expr else None
         return _error(ident, err.kind, err.message, column)
     return {"id": ident, "expression": expr, "value": value,
-            "at": {n: point[n] for n in p.graph.variables}, "gradient": gradient}
+            "at": {n: p.point[n] for n in p.graph.variables}, "gradient": gradient}
 
 
 def _scalar(value: Any, graph: Graph) -> float:

@@ -142,18 +142,18 @@ def parse_at(specs: Iterable[str], seed: int = 0, *, files: bool = False,
         if name in values:
             raise UsageError(f"--at: {name} is given twice", spec, (start, start + len(rhs)),
                              hint="give each name one value")
-            try:
-                values[name] = value(rhs, (seed, 1, *map(ord, name)), files, budget)
-            except AutodiffError as err:
-                span = err.span or (0, len(rhs))
-                message, hint = err.message, err.hint
-                if isinstance(err, NameError_):  # a value names no variables
-                    word = rhs[span[0]:span[1]]
-                    if word.lower() in NOT_FINITE:
-                        message = f"{word} is not a finite number"
-                    hint = VALUE_HINT
-                raise UsageError(f"--at {name}: {message}", spec,
-                                 (start + span[0], start + span[1]), hint=hint) from None
+        try:
+            values[name] = value(rhs, (seed, 1, *map(ord, name)), files, budget)
+        except AutodiffError as err:
+            span = err.span or (0, len(rhs))
+            message, hint = err.message, err.hint
+            if isinstance(err, NameError_):  # a value names no variables
+                word = rhs[span[0]:span[1]]
+                if word.lower() in NOT_FINITE:
+                    message = f"{word} is not a finite number"
+                hint = VALUE_HINT
+            raise UsageError(f"--at {name}: {message}", spec,
+                             (start + span[0], start + span[1]), hint=hint) from None
     return values
 
 

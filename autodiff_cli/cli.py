@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from . import __version__, coercion
-from .cligroup import Group
+from .cligroup import Group, examples
 from .errors import AutodiffError, UsageError
 from .gates import ACTIVATION, ACTIVATIONS, EPOCHS, HIDDEN, LOSS, LOSSES, LR, OPTIMIZERS, SEED, TOL
 from .modes import MODES
@@ -35,6 +35,7 @@ app = typer.Typer(
     add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     cls=Group,  # EXPR may start with '-'; every failure is a short message and exit 0, 1 or 2
+    rich_markup_mode=None,  # plain help: starts without rich, examples copy as they are
 )
 
 
@@ -57,9 +58,10 @@ SeedGradOpt = Annotated[str | None, typer.Option(
     "--seed-grad", help="Gradient of the output to start the backward sweep from, in "
     "the output's shape (a literal or a CSV file); without it a non-scalar output is "
     "reduced by its sum.", show_default=False)]
-FileOpt = Annotated[Path | None, typer.Option(
-    "--file", "-f", help="Read the expression or program from this file.", show_default=False,
-    dir_okay=False)]
+# a str, opened by read_source: typer's Path handling would import pydantic (start-up)
+FileOpt = Annotated[str | None, typer.Option(
+    "--file", "-f", metavar="FILE", help="Read the expression or program from this file.",
+    show_default=False)]
 FormatOpt = Annotated[Format, typer.Option(
     "--format", help="Output format: table for people, json and plain for scripts.")]
 
@@ -126,7 +128,7 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
-def read_source(expr: str | None, file: Path | None) -> str:
+def read_source(expr: str | None, file: str | None) -> str:
     """The expression from the argument, standard input ("-") or --file."""
     if file is not None and expr is not None:
         raise UsageError("give either EXPR or --file, not both")
@@ -134,8 +136,8 @@ def read_source(expr: str | None, file: Path | None) -> str:
 
     if file is not None:
         try:
-            with file.open(encoding="utf-8") as stream:
-                return read_text(stream, str(file))
+            with open(file, encoding="utf-8") as stream:
+                return read_text(stream, file)
         except (OSError, UnicodeDecodeError) as err:
             raise UsageError(f"cannot read {file}: {err}") from None
     if expr is None:
@@ -156,11 +158,14 @@ def fail(err: AutodiffError) -> typer.Exit:
     return typer.Exit(err.exit_code)
 
 
-@app.command(epilog='Examples:  autodiff grad "(a+b)*(b+1)" --at a=3,b=2   |   '
-             'autodiff grad "sin(x)^2" --at x=pi/4 --format json   |   '
-             'autodiff grad --file program.txt --at a=3 --wrt a   |   '
+@app.command(epilog=examples(
+             'autodiff grad "(a+b)*(b+1)" --at a=3,b=2',
+             'autodiff grad "sin(x)^2" --at x=pi/4 --format json',
+             "autodiff grad --file program.txt --at a=3 --wrt a",
+             'autodiff grad "x*y^2" --at x=3,y=2 --mode forward --check',
+             "autodiff grad --batch answers.jsonl",
              'autodiff grad "mean(sigmoid(X @ W), 1)" --at X=examples/houses.csv '
-             '--at W=randn(3,3)')
+             '--at "W=randn(3,3)"'))
 def grad(
     expr: ExprArg = None,
     at: AtOpt = None,
@@ -186,11 +191,11 @@ def grad(
     seed: SeedOpt = 0,
     seed_grad: SeedGradOpt = None,
 ) -> None:
-    """Value and gradient of EXPR at a point (reverse mode: one backward sweep).
+    """Value and gradient of EXPR at a point.
 
-    --mode forward computes it by dual numbers, --check beside finite differences, --order 2
-    the second derivatives, --batch FILE many at once; for example: autodiff grad "x*y^2"
-    --at x=3,y=2 --mode forward --check, or autodiff grad --batch answers.jsonl."""
+    Reverse mode: one forward pass and one backward sweep give every partial. --mode forward
+    computes them by dual numbers, --check beside finite differences, --order 2 the second
+    derivatives, and --batch FILE many at once."""
     if batch is not None:
         raise _grad_batch(batch, expr, file, at, wrt, mode, check, order, budget)
     if budget is not None:
@@ -213,7 +218,7 @@ def grad(
     emit(result, format.value, as_json=grad_json, as_plain=grad_plain, as_table=grad_table)
 
 
-def _inputs(expr: str | None, file: Path | None, at: list[str] | None, seed: int,
+def _inputs(expr: str | None, file: str | None, at: list[str] | None, seed: int,
             seed_grad: str | None) -> tuple[str, dict[str, Any], Any]:
     """The source (EXPR, "-" or --file), the point (--at, randn drawn by --seed) and the
     output's gradient (--seed-grad, or None), as grad, trace and graph read them."""
@@ -224,7 +229,7 @@ def _inputs(expr: str | None, file: Path | None, at: list[str] | None, seed: int
     return source, point, None if seed_grad is None else output_gradient(seed_grad, seed)
 
 
-def _trace_report(expr: str | None, file: Path | None, at: list[str] | None, seed: int,
+def _trace_report(expr: str | None, file: str | None, at: list[str] | None, seed: int,
                   seed_grad: str | None, wrt: str | None = None,
                   mode: "Mode | None" = None) -> "TraceReport":
     """The report behind trace and graph."""
@@ -269,12 +274,14 @@ def _page(html: str, output: Path | None) -> None:
         _write(output, html)
 
 
-@app.command(epilog='Examples:  autodiff trace "b = 4*a; c = b + 3; d = a + 2; e = c*d" --at a=3'
-             '   |   autodiff trace "(a+b)*(b+1)" --at a=3,b=2 --graph   |   '
-             'autodiff trace "(a+b)*(b+1)" --at a=3,b=2 --format json   |   '
-             'autodiff trace "b = 4*a; c = b + 3; d = a + 2; e = c*d" --at a=3 --mode forward'
-             '   |   autodiff trace "mean(sigmoid(X @ W), 1)" --at X=examples/houses.csv '
-             '--at W=randn(3,3)')
+@app.command(epilog=examples(
+             'autodiff trace "b = 4*a; c = b + 3; d = a + 2; e = c*d" --at a=3',
+             'autodiff trace "(a+b)*(b+1)" --at a=3,b=2 --graph',
+             'autodiff trace "(a+b)*(b+1)" --at a=3,b=2 --format json',
+             'autodiff trace "b = 4*a; c = b + 3; d = a + 2; e = c*d" --at a=3 '
+             '--mode forward',
+             'autodiff trace "mean(sigmoid(X @ W), 1)" --at X=examples/houses.csv '
+             '--at "W=randn(3,3)"'))
 def trace(
     expr: ExprArg = None,
     at: AtOpt = None,
@@ -295,11 +302,11 @@ def trace(
         "and last rows. 0 prints everything (tables take about a millisecond a row; "
         "--format json or plain is quicker for whole big graphs).")] = 200,
 ) -> None:
-    """The forward and backward pass of EXPR step by step: every node's value, every local
-    derivative and what it sends back, and every gradient as a chain-rule sum.
+    """Forward and backward pass, step by step.
 
-    With --mode forward, each node's value and tangents (dual numbers) instead of the
-    backward pass."""
+    Every node's value, every local derivative and what it sends back, and every gradient as
+    a chain-rule sum. With --mode forward, each node's value and tangents (dual numbers)
+    instead of the backward pass."""
     from .render import emit
     from .render.trace import trace_json, trace_plain, trace_table
 
@@ -317,9 +324,10 @@ def trace(
          as_table=lambda r, fancy: trace_table(r, fancy, max_rows, tree))
 
 
-@app.command(epilog='Examples:  autodiff graph "(a+b)*(b+1)" --at a=3,b=2 > graph.dot   |   '
-             'autodiff graph "(a+b)*(b+1)" --at a=3,b=2 --output graph.svg   |   '
-             'autodiff graph "sigmoid(w*x + b)" --at w=2,x=1,b=-1 --format mermaid')
+@app.command(epilog=examples(
+             'autodiff graph "(a+b)*(b+1)" --at a=3,b=2 > graph.dot',
+             'autodiff graph "(a+b)*(b+1)" --at a=3,b=2 --output graph.svg',
+             'autodiff graph "sigmoid(w*x + b)" --at w=2,x=1,b=-1 --format mermaid'))
 def graph(
     expr: ExprArg = None,
     at: AtOpt = None,
@@ -334,8 +342,10 @@ def graph(
     seed: SeedOpt = 0,
     seed_grad: SeedGradOpt = None,
 ) -> None:
-    """The computational graph of EXPR at a point, as Graphviz DOT or a Mermaid flowchart:
-    nodes with name, op, value and gradient, edges with the local derivative."""
+    """The computational graph: DOT or Mermaid.
+
+    A Graphviz DOT graph or a Mermaid flowchart at a point: nodes with name, op, value and
+    gradient, edges with the local derivative."""
     from .render.dot import IMAGE_FORMATS, render_image, to_dot, to_mermaid
 
     try:
@@ -437,7 +447,7 @@ def train(
         params = _values(param, "--param", seed)
         settings = Settings(lr=lr, epochs=epochs, optimizer=optimizer.value,
                             batch_size=batch_size, seed=seed, tol=tol)
-        with progress_bar(epochs, file.name if file else "the program") as progress:
+        with progress_bar(epochs, Path(file).name if file else "the program") as progress:
             report = fit(source, data, params, settings, progress=progress)
         if save is not None:
             _write(save, to_json(params_json(report)) + "\n")
@@ -446,10 +456,11 @@ def train(
     emit(report, format.value, as_json=fit_json, as_plain=lambda r: "", as_table=fit_table)
 
 
-@app.command("train-gate", epilog="Examples:  autodiff train-gate xor   |   "
-             "autodiff train-gate and --hidden 0 --weights 10,10,-15 --epochs 0   |   "
-             "autodiff train-gate xor --hidden 0   |   "
-             "autodiff train-gate --table 0,0,1,0 --hidden 4,4 --format json")
+@app.command("train-gate", epilog=examples(
+             "autodiff train-gate xor",
+             "autodiff train-gate and --hidden 0 --weights 10,10,-15 --epochs 0",
+             "autodiff train-gate xor --hidden 0",
+             "autodiff train-gate --table 0,0,1,0 --hidden 4,4 --format json"))
 def train_gate(
     gate: Annotated[str | None, typer.Argument(
         metavar="GATE", help="and, or, nand, nor, xor or xnor (default xor).",
@@ -484,8 +495,9 @@ def train_gate(
     ] = TrainFormat.table,
     output: PageOpt = None,
 ) -> None:
-    """Learn a logic gate by gradient descent through the engine (network and loss are one
-    graph; its reverse sweep gives dL/dW)."""
+    """Learn a logic gate by gradient descent.
+
+    The network and its loss are one graph of the engine; its reverse sweep gives dL/dW."""
     from .render import emit
     from .render.train import progress_bar, train_json, train_table
     from .train import parse_hidden, parse_weights, resolve_gate
@@ -544,7 +556,7 @@ def _names(wrt: str | None) -> list[str] | None:
     return split_names(wrt) if wrt is not None else None
 
 
-def _grad_report(expr: str | None, at: list[str] | None, wrt: str | None, file: Path | None,
+def _grad_report(expr: str | None, at: list[str] | None, wrt: str | None, file: str | None,
                  format: Format, mode: "Mode | None", check: bool, tol: float,
                  order: int, seed: int) -> typer.Exit:
     """grad with --mode, --check or --order; exit 1 if a gradient check fails."""
@@ -570,7 +582,7 @@ def _grad_report(expr: str | None, at: list[str] | None, wrt: str | None, file: 
     return typer.Exit(0)
 
 
-def _grad_batch(path: str, expr: str | None, file: Path | None, at: list[str] | None,
+def _grad_batch(path: str, expr: str | None, file: str | None, at: list[str] | None,
                 wrt: str | None, mode: "Mode | None", check: bool, order: int,
                 budget: float | None) -> typer.Exit:
     """grad --batch: exit 0 if every line succeeded, 1 otherwise."""
@@ -612,9 +624,10 @@ def _grad_batch(path: str, expr: str | None, file: Path | None, at: list[str] | 
     return typer.Exit(0 if ok else 1)
 
 
-@app.command(epilog='Examples:  autodiff hessian "x^2*y + y^3" --at x=1,y=2   |   '
-             'autodiff hessian "(a+b)*(b+1)" --at a=3,b=2 --format json   |   '
-             'autodiff hessian "sin(x*y)" --at x=1,y=2 --wrt x')
+@app.command(epilog=examples(
+             'autodiff hessian "x^2*y + y^3" --at x=1,y=2',
+             'autodiff hessian "(a+b)*(b+1)" --at a=3,b=2 --format json',
+             'autodiff hessian "sin(x*y)" --at x=1,y=2 --wrt x'))
 def hessian(
     expr: ExprArg = None,
     at: AtOpt = None,
@@ -622,9 +635,10 @@ def hessian(
     file: FileOpt = None,
     format: FormatOpt = Format.table,
 ) -> None:
-    """Value, gradient and Hessian (all second derivatives) of EXPR at a point.
+    """Value, gradient and Hessian at a point.
 
-    Computed by differentiating the graph of the gradient again (reverse over reverse)."""
+    The Hessian holds all second derivatives, computed by differentiating the graph of the
+    gradient again (reverse over reverse)."""
     from .higher import hessian as compute
     from .render import emit
     from .render.hessian import hessian_json, hessian_plain, hessian_table
@@ -645,11 +659,12 @@ class DiffFormat(str, Enum):
     json = "json"
 
 
-@app.command(epilog='Examples:  autodiff diff "x^2*sin(x)" --wrt x   |   '
-             'autodiff diff "(a+b)*(b+1)"   |   '
-             'autodiff diff "x/y" --wrt y --format latex   |   '
-             'autodiff diff "b = 4*a; c = b + 3; d = a + 2; e = c*d" --wrt a   |   '
-             'autodiff diff "exp(-x^2)" --wrt x --order 2')
+@app.command(epilog=examples(
+             'autodiff diff "x^2*sin(x)" --wrt x',
+             'autodiff diff "(a+b)*(b+1)"',
+             'autodiff diff "x/y" --wrt y --format latex',
+             'autodiff diff "b = 4*a; c = b + 3; d = a + 2; e = c*d" --wrt a',
+             'autodiff diff "exp(-x^2)" --wrt x --order 2'))
 def diff(
     expr: ExprArg = None,
     wrt: WrtOpt = None,
@@ -663,11 +678,11 @@ def diff(
         "--expand", help="Print the derivative as one expression however long it is, "
         "instead of a program with named parts.")] = False,
 ) -> None:
-    """The derivative of EXPR as an expression, simplified; or as LaTeX.
+    """The derivative of EXPR as an expression.
 
-    Every free name is a variable; without --wrt, each one's partial derivative is printed.
-    A derivative longer than 120 characters prints as a program whose named parts come
-    first (--expand prints it whole)."""
+    Simplified, or as LaTeX. Every free name is a variable; without --wrt, each one's
+    partial derivative is printed. A derivative longer than 120 characters prints as a
+    program whose named parts come first (--expand prints it whole)."""
     from .render.diff import diff_json, diff_latex, diff_text
     from .symbolic import derivative
 
@@ -686,10 +701,10 @@ def diff(
     write(text)
 
 
-@app.command(name="check", epilog='Examples:  autodiff check "(a+b)*(b+1)" --at a=3,b=2 '
-             '--expect a=3,b=8 --value 15   |   '
-             'autodiff check "x/y" --at x=1,y=3 --expect x=0.3333 --tol 1e-3   |   '
-             'autodiff check "sin(x)" --at x=0 --expect x=1 --format json > results.json')
+@app.command(name="check", epilog=examples(
+             'autodiff check "(a+b)*(b+1)" --at a=3,b=2 --expect a=3,b=8 --value 15',
+             'autodiff check "x/y" --at x=1,y=3 --expect x=0.3333 --tol 1e-3',
+             'autodiff check "sin(x)" --at x=0 --expect x=1 --format json > results.json'))
 def check_answers(
     expr: ExprArg = None,
     at: AtOpt = None,
@@ -708,8 +723,9 @@ def check_answers(
         "--format", help="table for people; json is Gradescope's results.json; plain is "
         "one line per answer: name expected got ok|WRONG.")] = Format.table,
 ) -> None:
-    """Check answers: the value and partial derivatives of EXPR at a point.
+    """Check the value and partials of EXPR.
 
+    Answers for the value and the partial derivatives, checked at the point given by --at.
     Exit 0 if all match, 1 if any is wrong, with a table of which and by how much."""
     from .grading import check_answers as compute
     from .grading import read_answer, read_answers

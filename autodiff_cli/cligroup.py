@@ -4,6 +4,9 @@ Two things Typer does not do on its own:
 - an EXPR that starts with '-' ("-x^2", "-1") is the expression, not an unknown option;
 - every failure, Typer's own usage errors included, is a few plain lines on stderr, user text
   made printable (render/errors.printable), and exit code 0, 1 or 2; never a traceback.
+
+Only Typer's public names are used: older Typers build on the click package, newer ones on
+their own copy of click, and click's classes are found from what Typer exports.
 """
 
 from __future__ import annotations
@@ -13,18 +16,34 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from typer import _click as click
-from typer._click.exceptions import ClickException, NoArgsIsHelpError
+import typer
 from typer.core import TyperGroup
-from typer.exceptions import Abort
 
 EXPR = "expr"  # the name of the EXPR argument of grad, trace, graph, hessian, diff, check
 _OPTION = re.compile(r"--[A-Za-z][-\w]*(=|\Z)")  # what can only be meant as an option
 
 
+def examples(*commands: str) -> str:
+    """A command's epilog: its examples one per line, kept as written (click's \\b marks a
+    paragraph it must not rewrap), so each can be copied and pasted as it is."""
+    return "Examples:\n\n\b\n" + "\n".join(f"  {command}" for command in commands)
+
+
+def _click_exception() -> type[Exception]:
+    """click's ClickException (the base of every usage error), from typer's public
+    BadParameter: the furthest class up its hierarchy that defines format_message."""
+    found: type[Exception] = typer.BadParameter
+    for cls in typer.BadParameter.__mro__:
+        if issubclass(cls, Exception) and "format_message" in vars(cls):
+            found = cls
+    return found
+
+
+ClickException = _click_exception()
+
+
 class Group(TyperGroup):
-    def resolve_command(self, ctx: click.Context, args: list[str]
-                        ) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
         name, cmd, rest = super().resolve_command(ctx, args)
         if cmd is not None:
             rest = expression_first(cmd, rest, ctx.help_option_names)
@@ -49,15 +68,9 @@ def run(main: Any) -> int:
     try:
         result = main()
         return result if isinstance(result, int) else 0
-    except NoArgsIsHelpError:
-        return 2  # Typer has printed the help already
     except ClickException as err:
-        lines = [f"error: {printable(err.format_message())}"]
-        ctx = getattr(err, "ctx", None)
-        path = printable(ctx.command_path) if ctx is not None else "autodiff"
-        lines.append(f"hint: {path} --help shows the options")
-        return _say(lines, err.exit_code)
-    except Abort:
+        return _usage(err)
+    except typer.Abort:
         return _say(["interrupted"], 130)
     except RecursionError:
         return _say(["error: the input is nested too deeply"], 2)
@@ -69,16 +82,33 @@ def run(main: Any) -> int:
                      "please report this with the command you ran"], 1)
 
 
-def _say(lines: list[str], code: int) -> int:
+def _usage(err: Any) -> int:
+    """A click usage error as our two lines, or the help that click >= 8.2 raises (as
+    NoArgsIsHelpError) for a command line with no arguments."""
+    from .render.errors import printable
+
+    message = str(err.format_message())
+    if type(err).__name__ == "NoArgsIsHelpError":
+        if message:  # empty when Typer's rich help has printed it already
+            _say([message.rstrip("\n")], 0, sys.stdout)
+        return 2
+    ctx = getattr(err, "ctx", None)
+    path = printable(ctx.command_path) if ctx is not None else "autodiff"
+    return _say([f"error: {printable(message)}", f"hint: {path} --help shows the options"],
+                int(getattr(err, "exit_code", 2)))
+
+
+def _say(lines: list[str], code: int, stream: Any = None) -> int:
+    stream = stream or sys.stderr
     try:
-        sys.stderr.write("\n".join(lines) + "\n")
-        sys.stderr.flush()
+        stream.write("\n".join(lines) + "\n")
+        stream.flush()
     except (OSError, ValueError):
         pass
     return code
 
 
-def expression_first(cmd: click.Command, args: list[str], help_names: Sequence[str]
+def expression_first(cmd: Any, args: list[str], help_names: Sequence[str]
                      ) -> list[str]:
     """args with an EXPR that starts with a single '-' ("-x^2", "-1") moved behind "--",
     where click reads it as the argument it is. Words that look like long options

@@ -5,11 +5,15 @@ TypeAdapter, and importing pydantic costs more than typer, rich and lark togethe
 left out, strings, lists of strings, enums, and plain numbers (defaults, or digits such as
 3, -2, 0.5, 1e-3) need no pydantic: this coerces those exactly as typer would and hands every
 other value to typer's own coercion, built when first needed (so typer still writes every
-error message). With a typer that lacks these internals it does nothing.
+error message). These are typer's private internals, so each is checked first: with a typer
+that lacks them, or has them in another shape, it does nothing (typer then coerces everything
+itself, slower to start but the same), and a descriptor it cannot read goes to typer's own
+coercion too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from enum import Enum
 from typing import Any
@@ -27,7 +31,8 @@ def install() -> None:
         from typer._param_types import coerce_cli_choice
     except ImportError:
         return
-    if getattr(core, "build_runtime_param", None) is not build_runtime_param:
+    if getattr(core, "build_runtime_param", None) is not build_runtime_param or \
+            not fits(RuntimeParam, TypeDescriptor):
         return  # already installed, or typer changed shape
 
     class _Direct(RuntimeParam):
@@ -66,7 +71,25 @@ def install() -> None:
             real = build_runtime_param(self.descriptor)
             return real._coerce_value(value, param=param, ctx=ctx)
 
-    core.build_runtime_param = _Direct  # type: ignore[attr-defined]
+    def build(descriptor: TypeDescriptor) -> RuntimeParam:
+        try:
+            return _Direct(descriptor)
+        except (AttributeError, TypeError):
+            return build_runtime_param(descriptor)
+
+    core.build_runtime_param = build  # type: ignore[attr-defined]
+
+
+def fits(runtime_param: Any, type_descriptor: Any) -> bool:
+    """typer's RuntimeParam and TypeDescriptor have the shape _Direct is written for."""
+    def fields(cls: Any) -> set[str]:
+        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+            return set()
+        return {f.name for f in dataclasses.fields(cls)}
+
+    return ({"parameter_info", "annotation"} == fields(runtime_param)
+            and callable(getattr(runtime_param, "_coerce_value", None))
+            and {"parameter_info", "annotation", "file_annotation"} <= fields(type_descriptor))
 
 
 def _kind(descriptor: Any) -> str:

@@ -1,5 +1,6 @@
 """Start-up benchmark: `autodiff grad "(a+b)*(b+1)" --at a=3,b=2` against
-`python -c "import typer, rich, lark"`, median wall time of interleaved runs, stdout a pipe.
+`python -c "import typer, rich, lark"`, and `--help` against grad, median wall time of
+interleaved runs, stdout a pipe.
 
     PYTHONPATH=. python benchmarks/startup.py            # the installed console script
     PYTHONPATH=. python benchmarks/startup.py --module   # python -m autodiff_cli.cli
@@ -8,7 +9,8 @@
 The console script is the `autodiff` next to this Python, if there is one; PYTHONPATH
 decides which autodiff_cli it imports. Bytecode caching is switched on for the runs (as after
 `pip install`, which compiles the package), even if PYTHONDONTWRITEBYTECODE is set here.
-Target: within 1.3x of the bare imports.
+Targets: grad within 1.3x of the bare imports; `autodiff --help` and `autodiff grad --help`
+faster than grad (help loads no parser, numpy or rich).
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ def main() -> int:
         "import typer, rich, lark": [sys.executable, "-c", "import typer, rich, lark"],
         "autodiff grad (table)": base + ARGS,
         "autodiff grad --format json": [*base, *ARGS, "--format", "json"],
+        "autodiff --help": [*base, "--help"],
+        "autodiff grad --help": [*base, "grad", "--help"],
         "python -c pass": [sys.executable, "-c", "pass"],
     }
     for command in commands.values():  # warm the file cache and Lark's table cache
@@ -87,6 +91,12 @@ def main() -> int:
         ok = ok and (ratio <= TARGET or what == "CPU")
         print(f"  ratio grad / imports, {what:5}   {ratio:8.2f}x  (target <= {TARGET}x)  "
               f"{'ok' if ratio <= TARGET else 'MISSED'}")
+    grad = statistics.median(wall["autodiff grad (table)"])
+    for label in ("autodiff --help", "autodiff grad --help"):
+        ratio = statistics.median(wall[label]) / grad
+        ok = ok and ratio < 1
+        print(f"  ratio {label[9:] + ' / grad, wall':24}{ratio:8.2f}x  (target < 1x)     "
+              f"{'ok' if ratio < 1 else 'MISSED'}")
     return 0 if ok else 1
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
+import shutil
 import subprocess
 import sys
 import unicodedata
@@ -356,6 +358,71 @@ def test_help(cli: Any, flag: str) -> None:
     for option in ("--at", "--wrt", "--file", "--format", "EXPR"):
         assert option in out
     assert all(len(line) <= 100 for line in out.splitlines())
+
+
+COMMANDS = ["grad", "trace", "graph", "train-gate", "hessian", "diff", "check"]
+WIDTHS = ["60", "80", "200"]
+
+
+def help_examples(text: str) -> list[str]:
+    """The lines after "Examples:" in a command's help, stripped."""
+    return [line.strip() for line in text.split("Examples:", 1)[1].splitlines() if line.strip()]
+
+
+def shell_words(line: str) -> list[str]:
+    """The words of a command line as a POSIX shell reads them; ( ) ; | & < > are words of
+    their own where they are not quoted."""
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    return list(lexer)
+
+
+@pytest.mark.parametrize("columns", WIDTHS)
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_examples_are_one_per_line_and_paste_into_a_shell(cli: Any, command: str,
+                                                               columns: str) -> None:
+    out = ok(cli(command, "--help", env={"COLUMNS": columns})).stdout
+    assert all(line == line.rstrip() for line in out.splitlines())
+    examples = help_examples(out)
+    assert len(examples) >= 3
+    for line in examples:
+        words = shell_words(line)
+        assert words[:2] == ["autodiff", command], line
+        if ">" in words:  # one redirection of standard output, at the end
+            assert words.index(">") == len(words) - 2, line
+            words = words[:-2]
+        assert not set(words) & set("();|&<>"), line  # nothing a shell would read as syntax
+    wide = ok(cli(command, "--help", env={"COLUMNS": "200"})).stdout
+    assert examples == help_examples(wide)  # the terminal's width never splits one
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_help_example_runs(cli: Any, command: str, tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "houses.csv").write_bytes((REPO / "examples" / "houses.csv")
+                                                       .read_bytes())
+    (tmp_path / "program.txt").write_text("b = a^2\nb + 3*a\n", encoding="utf-8")
+    (tmp_path / "answers.jsonl").write_text(
+        '{"id": 1, "expr": "(a+b)*(b+1)", "at": {"a": 3, "b": 2}}\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for line in help_examples(ok(cli(command, "--help")).stdout):
+        words = shell_words(line)[1:]
+        if ">" in words:
+            words = words[:words.index(">")]
+        if any(w.endswith(".svg") for w in words) and shutil.which("dot") is None:
+            continue  # rendering needs Graphviz
+        result = cli(*words)
+        assert result.exit_code == 0, (line, result.stderr)
+
+
+@pytest.mark.parametrize("columns", WIDTHS)
+def test_the_command_list_shows_whole_sentences(cli: Any, columns: str) -> None:
+    out = ok(cli("--help", env={"COLUMNS": columns})).stdout
+    listing = out.split("Commands:", 1)[1].splitlines()
+    for name in COMMANDS:
+        [line] = [line for line in listing if line.split()[:1] == [name]]
+        assert line.endswith(".") and not line.endswith("..."), line
 
 
 # -- the installed console script, as a real process ---------------------------------------

@@ -69,7 +69,10 @@ def run(args: list[str], hash_seed: str) -> tuple[int, bytes, bytes]:
     return p.returncode, p.stdout, p.stderr
 
 
-@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a)[:60])
+# The first command stays in the everyday loop; all of them (three processes each) are slow.
+@pytest.mark.parametrize("args", [pytest.param(args, marks=[pytest.mark.slow] if i else [])
+                                  for i, args in enumerate(COMMANDS)],
+                         ids=lambda a: " ".join(a)[:60])
 def test_same_bytes_every_run_and_every_hash_seed(args: list[str]) -> None:
     first = run(args, "0")
     assert first[0] in (0, 1, 2) and first[1] + first[2], first

@@ -137,6 +137,7 @@ def test_deep_expressions_print_without_recursion() -> None:
     assert "too large to print expanded" in r.stderr
 
 
+@pytest.mark.slow
 def test_long_chains_simplify_without_recursion() -> None:
     assert d("x" + "/y" * 5000, "x") == "1/y^5000"
     assert d("-(" * 5000 + "x*y" + ")" * 5000, "x") == "y"
@@ -151,6 +152,7 @@ def test_a_long_program_differentiates_to_a_program() -> None:
     assert math.isclose(evaluate(text, at), grad(source, at).gradient["x"], rel_tol=1e-9)
 
 
+@pytest.mark.slow
 def test_a_100000_term_sum_differentiates() -> None:
     expr = " + ".join(f"{k % 7 + 1}*x" for k in range(100_000))
     assert d(expr, "x") == str(sum(k % 7 + 1 for k in range(100_000)))

@@ -144,6 +144,7 @@ def low_recursion_limit() -> object:
     sys.setrecursionlimit(old)
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("low_recursion_limit")
 def test_long_sum() -> None:
     n = 100_000

@@ -7,12 +7,15 @@ import json
 import math
 from typing import Any
 
+import pytest
 from conftest import VALID_SEEDS
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from autodiff_cli import AutodiffError, grad
 from autodiff_cli.render.errors import format_error
+
+pytestmark = pytest.mark.slow  # fuzzing: CI runs it, the everyday loop does not
 
 POINT = {"a": 0.5, "b": 1.5, "c": -2.0, "x": 1.0, "θ": 0.25}
 GRAMMAR_CHARS = "0123456789.eE+-*/^()[],;=@#\\ \t\n\rabcxθ_"

@@ -92,6 +92,7 @@ def test_standard_input_and_files_are_read_only_up_to_the_limit(
     assert "1,201 characters" in failed(cli("grad", big, "--at", "x=1"), 2)
 
 
+@pytest.mark.slow
 def test_hundred_thousand_nested_parentheses(cli: Any) -> None:
     depth = 100_000
     out = ok(cli("grad", "-", "--at", "x=2", "--format", "json",
@@ -163,6 +164,7 @@ def test_csv_header_with_escape_sequences_never_reaches_the_terminal(
     assert "\x1b" not in err and "\x07" not in err and "line 3, column 2" in err
 
 
+@pytest.mark.slow
 def test_huge_at_lists_and_deep_brackets(cli: Any) -> None:
     names = [f"v{k}" for k in range(3_000)]
     out = ok(cli("grad", "+".join(names), "--at", ",".join(f"{n}=1" for n in names),
@@ -212,6 +214,7 @@ COMMANDS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", sorted(DEEP))
 def test_deep_input_never_overflows_the_stack(cli: Any, shape: str) -> None:
     text = DEEP[shape]

@@ -13,7 +13,8 @@ Invariants, through the library and through the CLI entry point (CliRunner):
   bidirectional override), whatever the input held.
 
 This file is bounded for CI (about 2 500 examples, well under a minute);
-HYPOTHESIS_PROFILE=long runs fifty times as many.
+HYPOTHESIS_PROFILE=long runs fifty times as many. All of it is `slow` (the everyday loop,
+-m "not slow", leaves it to CI).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from conftest import without_warnings
 from hypothesis import event, given, note
 from hypothesis import strategies as st
@@ -43,6 +45,8 @@ from strategies import (
 from autodiff_cli import AutodiffError
 from autodiff_cli.errors import column_of
 from autodiff_cli.render.errors import format_error
+
+pytestmark = pytest.mark.slow
 
 KINDS = {"parse", "name", "arity", "usage", "math", "shape", "limit", "input"}
 OPTION_LIKE = re.compile(r"--[A-Za-z][-\w]*(=|\Z)")

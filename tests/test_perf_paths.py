@@ -5,6 +5,7 @@ can be and never needed, and a grad run imports neither numpy, pydantic nor rich
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import subprocess
@@ -85,26 +86,50 @@ def test_option_values(args: list[str], code: int, wanted: str) -> None:
     assert wanted in result.output
 
 
-def test_file_option_still_goes_through_typer(tmp_path: Path) -> None:
+def test_file_option_is_read_by_us(tmp_path: Path) -> None:
     program = tmp_path / "p.txt"
     program.write_text("b = 4*a; c = b + 3; d = a + 2; e = c*d\n")
     result = CliRunner().invoke(app, ["grad", "--file", str(program), "--at", "a=3",
                                       "--format", "plain"], env=ENV)
     assert (result.exit_code, result.output) == (0, "75\na 35\n")
     result = CliRunner().invoke(app, ["grad", "--file", str(tmp_path), "--at", "a=3"], env=ENV)
-    assert result.exit_code == 2  # a directory: typer's own check
+    assert result.exit_code == 2 and "cannot read" in result.output  # a directory
+
+
+def imported(argv: list[str], heavy: list[str], stdin: str | None = None) -> list[str]:
+    """Which of `heavy` a run of `autodiff *argv` (main(), in a fresh process) imports."""
+    code = ("import json, sys\nfrom autodiff_cli.cli import main\n"
+            f"sys.argv = ['autodiff', *{argv!r}]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **ENV}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, check=True, input=stdin)
+    return list(json.loads(done.stdout.splitlines()[-1]))
+
+
+HEAVY = ["numpy", "pydantic", "rich.table", "rich.console", "sympy"]
 
 
 def test_grad_imports_only_what_it_needs() -> None:
-    code = ("import sys\nfrom autodiff_cli.cli import main\n"
-            "sys.argv = ['autodiff', 'grad', '(a+b)*(b+1)', '--at', 'a=3,b=2']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "heavy = ['numpy', 'pydantic', 'rich.table', 'rich.console', 'sympy']\n"
-            "print([m for m in heavy if m in sys.modules])\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **ENV}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, check=True)
-    assert done.stdout.splitlines()[-1] == "[]"
+    assert imported(["grad", "(a+b)*(b+1)", "--at", "a=3,b=2"], HEAVY) == []
+
+
+def test_grad_from_a_file_or_stdin_imports_no_more_than_from_expr(tmp_path: Path) -> None:
+    program = tmp_path / "prog.txt"
+    program.write_text("b = 4*a; c = b + 3; d = a + 2; e = c*d\n", encoding="utf-8")
+    assert imported(["grad", "--file", str(program), "--at", "a=3"], HEAVY) == []
+    assert imported(["grad", "-f", str(program), "--at", "a=3", "--format", "json"],
+                    HEAVY) == []
+    assert imported(["grad", "-", "--at", "a=3"], HEAVY, stdin=program.read_text()) == []
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["-h"], ["grad", "--help"], ["trace", "-h"],
+                                  ["check", "--help"], []])
+def test_help_loads_no_parser_numpy_or_rich(argv: list[str]) -> None:
+    """Help is plain text, written before anything that computes is imported."""
+    heavy = [*HEAVY, "lark", "rich", "autodiff_cli.parse", "autodiff_cli.engine"]
+    assert imported(argv, heavy) == []
 
 
 # -- the parser's cache -------------------------------------------------------------------

@@ -268,6 +268,7 @@ def test_hessian_errors_point_at_the_source() -> None:
     assert invoke("hessian", "x +", "--at", "x=1").exit_code == 2
 
 
+@pytest.mark.slow
 def test_hessian_of_a_large_sum_does_not_recurse() -> None:
     n = 20_000
     expr = " + ".join(f"x*y^{k % 3 + 1}" for k in range(n))

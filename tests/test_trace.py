@@ -454,6 +454,7 @@ def test_renders_a_real_svg(tmp_path: Path) -> None:
 DEEP = "(" * 10_000 + "x" + "+1)" * 10_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [
     ["trace", DEEP, "--at", "x=1", "--graph"],
     ["trace", DEEP, "--at", "x=1", "--format", "json"],

@@ -106,8 +106,21 @@ def safe_for_terminal(renderable: Any, encoding: str | None = None) -> Any:
                 if column.overflow == "ellipsis" and not column.no_wrap:
                     column.overflow = "fold"
                 column.header, column.footer = clean(column.header), clean(column.footer)
-                column._cells[:] = [clean(cell) for cell in column._cells]
+                _clean_cells(column, clean)
     return renderable
+
+
+def _clean_cells(column: Any, clean: Any) -> None:
+    """Each cell of a rich Column through clean(). Rich has no public way to replace a
+    cell; its cell list (Column._cells) is used while it is one, and otherwise the public
+    Column.cells are cleaned where they are mutable (Text), so a different rich still
+    renders, only with str cells as they came."""
+    cells = getattr(column, "_cells", None)
+    if isinstance(cells, list):
+        cells[:] = [clean(cell) for cell in cells]
+    else:
+        for cell in column.cells:
+            clean(cell)
 
 
 def _width() -> int:

@@ -34,9 +34,10 @@ from .engine import Graph
 from .errors import MathError, UsageError
 
 EPS = sys.float_info.epsilon
-STEP = EPS ** (1 / 3)
+STEP: float = EPS ** (1 / 3)
 TOL = 1e-6
 ROUNDING = 8.0  # ulps of error assumed in each evaluation of f
+SAFETY = 2.0  # the truncation term: twice the distance between the Richardson levels
 TARGET = 0.01  # refine until the bound is below this fraction of the tolerance's allowance
 GROW = 16.0  # step factor while rounding dominates
 # steps h, h/r, h/r^2: not halved, for a quantized f (f(x + t) = x + t rounded to a grid)
@@ -45,6 +46,7 @@ RATIO = math.sqrt(5)
 FEWEST = 1e-3  # the most a step shrinks at once
 DOMAIN_TRIES = 4  # central steps h0, h0/16, ... tried where f is undefined at x ± h
 TRIES = 16  # steps tried after the first one
+FLOOR = sys.float_info.min  # below it (x subnormal) no step relative to x is long enough
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class _Candidate:
     truncation: float
     rounding: float
     step: float
+    credible: bool = True  # the plain differences converge (or agree within rounding)
 
     @property
     def bound(self) -> float:
@@ -122,7 +125,7 @@ def _central(f: _Counted, x: float, h: float) -> _Candidate | None:
     r12, r23 = _richardson(d[0], d[1], 2), _richardson(d[1], d[2], 2)
     r = RATIO  # r23 = (r^2 D(h/r^2) - D(h/r)) / (r^2 - 1): this much per unit of rounding
     return _candidate(r23, [r12, d[2]], d, 2, (r ** 4 + r) / (r * r - 1),
-                      [abs(v) for pair in values for v in pair], x, h)
+                      [v for pair in values for v in pair], x, h)
 
 
 def _one_sided(f: _Counted, x: float, side: float, h: float) -> _Candidate | None:
@@ -142,7 +145,7 @@ def _one_sided(f: _Counted, x: float, side: float, h: float) -> _Candidate | Non
     r = RATIO  # r234 over f(x + s h/r^k), k = 3, 2, 1, and f(x): per unit of rounding
     c3, c2, c1 = r ** 6, (r * r + r) * r * r, r
     weight = (c3 + c2 + c1 + abs(c3 - c2 + c1)) / ((r - 1) * (r * r - 1))
-    return _candidate(r234, [r123, g[2]], q, 1, weight, [abs(f0), *map(abs, values)], x, h)
+    return _candidate(r234, [r123, g[2]], q, 1, weight, [f0, *values], x, h)
 
 
 def _richardson(coarse: float, fine: float, power: int) -> float:
@@ -151,61 +154,92 @@ def _richardson(coarse: float, fine: float, power: int) -> float:
 
 
 def _candidate(value: float, levels: list[float], raw: list[float], order: int,
-               weight: float, sizes: list[float], x: float, h: float) -> _Candidate | None:
+               weight: float, samples: list[float], x: float, h: float) -> _Candidate | None:
     """value with its bound: truncation, from its distance to the estimates beside and
     below it (levels); rounding, weight δ/h with δ the error of each f(t), its own ulps
-    and those of t carried through f. raw: the plain differences (errors ~ step^order at
-    steps h, h/r, ...); where they converge slower than that, f is no power series there
-    (x^1.5 at 0): then also their distance from the last one plus the geometric tail of
-    their convergence (None if they diverge)."""
-    delta = ROUNDING * EPS * max(sizes) + ROUNDING * EPS * (abs(x) + h) * abs(value)
+    and those of t carried through f. raw: the plain differences, at steps h, h/r, ...
+    (errors ~ step^order). Where they converge slower than that, f is no power series
+    there (x^1.5 at 0): the bound then adds their distance from the last one and the
+    geometric tail of their convergence. Where they neither converge nor agree within
+    rounding, nor value with the levels to a tenth, f changes wildly within the step (a
+    pole across it, oscillations shorter than it): the candidate is not credible."""
+    size = max(1.0, *map(abs, samples))  # as if f's intermediate results were >= 1
+    delta = ROUNDING * EPS * size + ROUNDING * EPS * (abs(x) + h) * abs(value)
     rounding = weight * (delta / h)
-    truncation = max(abs(value - v) for v in levels)
+    truncation = SAFETY * max(abs(value - v) for v in levels)
     a, b = raw[-3] - raw[-2], raw[-2] - raw[-1]
     noise = (3 - order) * delta / h * RATIO ** (len(raw) - 1)  # of the last raw difference
-    if abs(b) > 4 * noise and (a > 0) == (b > 0) and a / b < RATIO ** (0.9 * order):
-        if a / b <= 1.0:
-            return None
+    converging = b != 0 and (a > 0) == (b > 0) and a / b > 1.0
+    if abs(b) > 4 * noise and converging and a / b < RATIO ** (0.9 * order):
         truncation = max(truncation, abs(value - raw[-1]) + abs(b) / (a / b - 1))
     if not (math.isfinite(value) and math.isfinite(truncation)):
         return None
-    return _Candidate(value, truncation, rounding, h)
+    credible = converging or abs(b) <= 4 * noise or truncation <= abs(value) / 10
+    if min(samples) == max(samples):  # flat: the step is below the resolution of f
+        credible = False
+    return _Candidate(value, truncation, rounding, h, credible)
 
 
 def _walk(candidate: Callable[[float], _Candidate | None], first: _Candidate,
           target: float) -> _Candidate:
-    """From the first step, move h towards the smallest bound; the best candidate seen.
-    Truncation falls with h (as h^2), rounding grows (as 1/h): shrink while truncation
-    dominates and falls as it should; where it does not fall, it was noise: grow instead."""
-    best = current = first
-    turn = -1 if first.truncation > first.rounding else 1
+    """From the first step, move h towards the smallest bound; the best credible candidate
+    seen (the best of all if none is). Truncation falls with h (as h^2), rounding grows
+    (as 1/h): shrink while truncation dominates and falls, or until candidates become
+    credible; where truncation does not fall (or a credible candidate is followed by one
+    that is not), it was noise: grow instead."""
+    seen = [first]
+    current = first
+    shrinking = first.truncation > first.rounding or not (first.credible
+                                                          or first.truncation == 0)
     turned = False
     for _ in range(TRIES):
-        if best.bound <= target:
+        best = _best(seen)
+        if best.bound <= target and best.credible:
             break
-        if turn > 0:
-            factor = GROW
-        else:  # the minimum of T (h'/h)^2 + R h/h'
+        if shrinking:  # towards the minimum of T (h'/h)^2 + R h/h'
             factor = min(0.5, max(FEWEST, (current.rounding / (2 * current.truncation))
                                   ** (1 / 3)))
+        else:
+            factor = GROW
         following = candidate(current.step * factor)
-        if following is None:
+        if following is None or not (shrinking or _agrees(following, current)):
             break
-        if following.bound < best.bound:
-            best = following
-        if turn > 0:
-            if following is not best:  # a longer step made it no better
+        seen.append(following)
+        if not shrinking:
+            if _best(seen) is not following:  # a longer step made it no better
                 break
             current = following
-        elif following.truncation < current.truncation:
+        elif following.credible and (following.truncation < current.truncation
+                                     or not current.credible):
             if following.truncation <= following.rounding:  # down to the rounding floor
                 break
             current = following
+        elif not (following.credible or current.credible):  # not yet below f's scale
+            current = following
         elif turned:
             break
-        else:  # what looked like truncation was noise
-            turn, turned, current = 1, True, best
-    return best
+        else:
+            shrinking, turned, current = False, True, best
+    return _best(seen)
+
+
+def _agrees(longer: _Candidate, shorter: _Candidate) -> bool:
+    """Whether a candidate at a longer step is better than one at a shorter step and agrees
+    with it within their bounds (else the longer step sees what f does beyond x)."""
+    if not longer.credible:
+        return False
+    return not shorter.credible or (longer.bound < shorter.bound and abs(
+        longer.value - shorter.value) <= longer.bound + shorter.bound)
+
+
+def _best(seen: list[_Candidate]) -> _Candidate:
+    credible = [c for c in seen if c.credible] or seen
+    return min(credible, key=lambda c: c.bound)
+
+
+def first_step(x: float) -> float:
+    """STEP relative to x, or to FLOOR if x is subnormal; STEP itself at x = 0."""
+    return STEP * (max(abs(x), FLOOR) if x else 1.0)
 
 
 def estimate(f: Callable[[float], float], x: float, target: float = 0.0) -> Estimate | None:
@@ -213,13 +247,15 @@ def estimate(f: Callable[[float], float], x: float, target: float = 0.0) -> Esti
     target or no longer improves. f raises MathError where it is not defined. None if f is
     not defined on either side of x."""
     g = _Counted(f, x)
-    h0 = STEP * (abs(x) or 1.0)
+    h0 = first_step(x)
     for k in range(DOMAIN_TRIES):
         first = _central(g, x, h0 / GROW ** k)
         if first is not None:
-            if 0 < abs(x) < 1 and target < first.bound and first.truncation <= first.rounding:
+            if 0 < abs(x) < 1 and (not first.credible or (target < first.bound
+                                   and first.truncation <= first.rounding)):
                 unit = _central(g, x, STEP)  # too short for f, whose scale is not x's
-                first = unit if unit is not None and unit.bound < first.bound else first
+                if unit is not None and _agrees(unit, first):
+                    first = unit
             best = _walk(lambda h: _central(g, x, h), first, target)
             return Estimate(best.value, best.bound, "central", best.step, g.calls)
     for side, method in ((1.0, "forward"), (-1.0, "backward")):
@@ -233,7 +269,7 @@ def one_sided(f: Callable[[float], float], x: float, side: float,
               target: float = 0.0) -> Estimate | None:
     """The right (side 1) or left (side -1) derivative of f at x, as estimate() does it."""
     g = f if isinstance(f, _Counted) else _Counted(f, x)
-    h0 = STEP * (abs(x) or 1.0)
+    h0 = first_step(x)
     for k in range(DOMAIN_TRIES):
         first = _one_sided(g, x, side, h0 / GROW ** k)
         if first is not None:

@@ -202,7 +202,7 @@ def _walk(candidate: Callable[[float], _Candidate | None], first: _Candidate,
         else:
             factor = GROW
         following = candidate(current.step * factor)
-        if following is None or not (shrinking or _agrees(following, current)):
+        if following is None or not (shrinking or turned or _agrees(following, current)):
             break
         seen.append(following)
         if not shrinking:
@@ -225,7 +225,8 @@ def _walk(candidate: Callable[[float], _Candidate | None], first: _Candidate,
 
 def _agrees(longer: _Candidate, shorter: _Candidate) -> bool:
     """Whether a candidate at a longer step is better than one at a shorter step and agrees
-    with it within their bounds (else the longer step sees what f does beyond x)."""
+    with it within their bounds (else the longer step sees what f does beyond x). Not
+    asked after shorter steps proved noisy: then the shorter one is the suspect."""
     if not longer.credible:
         return False
     return not shorter.credible or (longer.bound < shorter.bound and abs(

@@ -1,25 +1,31 @@
 """Gradient checking: each partial derivative beside a finite difference that knows its error.
 
-estimate(f, x) differentiates a function of one float numerically, with an error bound:
+estimate(f, x) differentiates a function of one float numerically, with an error bound
+(r = √5, h the step):
 
-    D(h)  = (f(x + h) - f(x - h)) / ((x + h) - (x - h))       central difference
-    fd    = D(h/2) + (D(h/2) - D(h)) / 3                       one Richardson step, O(h^4)
-    bound = |fd - D(h/2)| + 3 δ/h,   δ = 8 ε (max |f| + |x|·|fd|)   truncation + rounding
+    D(t)  = (f(x + t) - f(x - t)) / ((x + t) - (x - t))          at t = h, h/r, h/r²
+    fd    = D(h/r²) + (D(h/r²) - D(h/r)) / (r² - 1)               one Richardson step, O(h⁴)
+    bound = 2·max(|fd - D(h/r²)|, |fd - R(h)|) + 6.8 δ/h          truncation + rounding
+            δ = 8 ε (max(1, |f|) + |x|·|fd|)                      the error of one f(t)
 
-The first step is relative to x, h = STEP·|x| (STEP = ε^(1/3), h = STEP at x = 0); then h
-moves towards the smallest bound: shrink (towards the optimum of the two terms) while the
-truncation term dominates, which is what happens where f changes wildly (near a pole, or
-with the pole between x - h and x + h); grow (x16) while rounding dominates. Where f is not
-defined (it raises MathError) at x - h or x + h, h shrinks; where it is defined on one side
-only, the difference is one-sided ("forward" or "backward": f(x), f(x ± h), f(x ± h/2),
-f(x ± h/4), two Richardson steps).
+(R(h): the same step one level coarser). The first h is relative to x, STEP·|x| (STEP =
+ε^(1/3); STEP at x = 0; STEP·1 is tried too for |x| < 1 when rounding dominates). Then h
+walks towards the smallest bound: it shrinks while truncation dominates and falls, or while
+f changes wildly within the step (a pole between x - h and x + h, an oscillation shorter
+than h: the differences do not converge); it grows (x16) while rounding dominates, or once
+shrinking showed noise, a longer step being taken only if it agrees with the shorter.
+Where f is undefined (it raises MathError) at x ± h, h shrinks; where it is defined on one
+side only, the difference is one-sided ("forward" or "backward": f(x), f(x ± h/r^k),
+k = 0..3, two Richardson steps). Where the differences converge slower than a power series
+would (x^1.5 at 0), the bound adds the geometric tail of their convergence.
 
 A partial fails when the gradient and the finite difference disagree by more than both the
 tolerance and the estimate's own bound:
 
     |grad - fd| > max(tol·max(1, |grad|, |fd|), bound)
 
-and error = |grad - fd| / max(1, |grad|, |fd|) is reported as before.
+error = |grad - fd| / max(1, |grad|, |fd|) is reported as before. A central difference that
+fails on a kink (relu at 0) is reported with the one-sided derivatives.
 """
 
 from __future__ import annotations
@@ -160,9 +166,10 @@ def _candidate(value: float, levels: list[float], raw: list[float], order: int,
     and those of t carried through f. raw: the plain differences, at steps h, h/r, ...
     (errors ~ step^order). Where they converge slower than that, f is no power series
     there (x^1.5 at 0): the bound then adds their distance from the last one and the
-    geometric tail of their convergence. Where they neither converge nor agree within
-    rounding, nor value with the levels to a tenth, f changes wildly within the step (a
-    pole across it, oscillations shorter than it): the candidate is not credible."""
+    geometric tail of their convergence. Where they neither converge (as step^order, or
+    at all while f changes by less than a hundredth of itself) nor agree within rounding,
+    nor value with the levels to a tenth, f changes wildly within the step (a pole across
+    it, oscillations shorter than it): the candidate is not credible."""
     size = max(1.0, *map(abs, samples))  # as if f's intermediate results were >= 1
     delta = ROUNDING * EPS * size + ROUNDING * EPS * (abs(x) + h) * abs(value)
     rounding = weight * (delta / h)
@@ -174,7 +181,10 @@ def _candidate(value: float, levels: list[float], raw: list[float], order: int,
         truncation = max(truncation, abs(value - raw[-1]) + abs(b) / (a / b - 1))
     if not (math.isfinite(value) and math.isfinite(truncation)):
         return None
-    credible = converging or abs(b) <= 4 * noise or truncation <= abs(value) / 10
+    expected = converging and RATIO ** order / 2 <= a / b <= 2 * RATIO ** order
+    large = truncation * h > max(map(abs, samples)) / 100  # f changes by its own size
+    credible = (expected or (converging and not large) or abs(b) <= 4 * noise
+                or truncation <= abs(value) / 10)
     if min(samples) == max(samples):  # flat: the step is below the resolution of f
         credible = False
     return _Candidate(value, truncation, rounding, h, credible)

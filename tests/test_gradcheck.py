@@ -202,6 +202,8 @@ def planted(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, str], No
     ("sin", "cos(x)", "sin(x)*exp(x)", -2.0), ("log", "1/x", "log(x)", 0.001),
     ("tan", "1 + z*z", "tan(x)", 1.57), ("exp", "z", "exp(x)", 500.0),
     ("div", "1/y", "x/3", 1e-6), ("sigmoid", "z*(1 - z)", "sigmoid(1000*x)", 0.001),
+    ("sqrt", "1/(2*z)", "sqrt(x)", 0.001), ("pow", "y*x^(y - 1)", "x^-3", 0.01),
+    ("sub", "1", "1/(x-1)", 1.0001),
 ])
 def test_a_planted_wrong_rule_fails(planted: Callable[[str, str], None], factor: str,
                                     op: str, rule: str, expr: str, x: float) -> None:

@@ -728,22 +728,24 @@ def _compile(graph: Graph, edges: list[tuple[int, int, int]], kind: str
 
 
 _Plan = tuple[int, tuple[tuple[int, Any], ...]]
-_PLANS: dict[str, _Plan] = {}
+_PLANS: dict[str, tuple[tuple[Local, ...], _Plan]] = {}  # by op: (its compiled rules, plan)
 
 
 def _scalar_plan(name: str) -> _Plan:
     """How backward applies op `name`'s compiled rules: a code for the whole node (0 if
-    none fits) and, per input, (code, payload); a TIMES_VALUE payload indexes (x, y, z)."""
-    plan = _PLANS.get(name)
-    if plan is None:
-        inputs = tuple(_input_plan(local) for local in scalar_partials(name))
-        codes = tuple(code for code, _ in inputs)
-        if inputs == ((TIMES_VALUE, 1), (TIMES_VALUE, 0)):
-            plan = (MUL, inputs)
-        else:
-            plan = ((_NODE_CODES.get((codes[0], codes[1]), 0) if len(codes) == 2 else 0),
-                    inputs)
-        _PLANS[name] = plan
+    none fits) and, per input, (code, payload); a TIMES_VALUE payload indexes (x, y, z).
+    Kept while derivatives.scalar_partials gives the same rules."""
+    partials = scalar_partials(name)
+    kept = _PLANS.get(name)
+    if kept is not None and kept[0] is partials:
+        return kept[1]
+    inputs = tuple(_input_plan(local) for local in partials)
+    codes = tuple(code for code, _ in inputs)
+    if inputs == ((TIMES_VALUE, 1), (TIMES_VALUE, 0)):
+        plan: _Plan = (MUL, inputs)
+    else:
+        plan = ((_NODE_CODES.get((codes[0], codes[1]), 0) if len(codes) == 2 else 0), inputs)
+    _PLANS[name] = (partials, plan)
     return plan
 
 

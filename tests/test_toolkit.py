@@ -18,7 +18,7 @@ import autodiff_cli
 from autodiff_cli import MathError
 from autodiff_cli.api import grad
 from autodiff_cli.core import evaluate, prepare
-from autodiff_cli.gradcheck import STEP, finite_difference, relative_error
+from autodiff_cli.gradcheck import STEP, estimate, relative_error
 from autodiff_cli.higher import hessian, higher
 from autodiff_cli.modes import passes
 
@@ -131,17 +131,20 @@ def test_check_fails_at_a_kink_and_says_which_partial() -> None:
     r = invoke("grad", "relu(x) + abs(y)", "--at", "x=0,y=0", "--check")
     assert r.exit_code == 1
     rows = {line.split()[0]: line.split() for line in r.stdout.splitlines()[4:6]}
-    assert rows["x"][-3:] == ["0.5", "0.5", "FAIL"]  # fd of relu at 0 is 1/2, grad 0
+    assert rows["x"][3] == "0.5" and rows["x"][-2:] == ["0.5", "FAIL"]  # relu: fd 1/2, grad 0
     assert rows["y"][-1] == "ok"  # abs is symmetric: fd 0 = grad 0
+    assert "x is at a kink: the derivative is 0 from the left, 1 from the right" in r.stdout
     assert "the gradient check failed for x (error 0.5)" in r.stderr
 
 
-def test_check_fails_when_the_tolerance_is_tighter_than_the_method() -> None:
+def test_a_tolerance_tighter_than_the_method_leaves_the_verdict_to_the_bound() -> None:
     ok = invoke("grad", "exp(x)", "--at", "x=1", "--check", "--format", "plain")
     assert ok.exit_code == 0
-    tight = invoke("grad", "exp(x)", "--at", "x=1", "--check", "--tol", "1e-15")
-    assert tight.exit_code == 1
-    assert "--tol is 1e-15" in tight.stderr
+    tight = invoke("grad", "exp(x)", "--at", "x=1", "--check", "--tol", "1e-15",
+                   "--format", "json")
+    assert tight.exit_code == 0, tight.stderr  # |∂ - fd| is within the estimate's bound
+    c = json.loads(tight.stdout)["check"]["partials"]["x"]
+    assert c["error"] > 1e-15 and abs(c["finite_difference"] - math.e) <= c["bound"] < 1e-8
     assert invoke("grad", "exp(x)", "--at", "x=1", "--check", "--tol", "0").exit_code == 2
 
 
@@ -154,19 +157,22 @@ def test_check_plain_lines() -> None:
     assert abs(float(fd) - 3) < 1e-8 and float(err) < 1e-8
 
 
-def test_check_skips_points_outside_the_domain() -> None:
-    r = invoke("grad", "sqrt(x)", "--at", "x=1e-12", "--check", "--format", "json")
+def test_check_skips_points_where_f_is_defined_on_neither_side() -> None:
+    # (-(x^2))^1.5 is defined at x = 0 only: a negative base, a fractional power
+    r = invoke("grad", "(-(x^2))^1.5 + y", "--at", "x=0,y=2", "--check", "--format", "json")
     assert r.exit_code == 0
     assert json.loads(r.stdout)["check"]["partials"]["x"] == {
-        "finite_difference": None, "error": None, "ok": True}
-    table = invoke("grad", "sqrt(x)", "--at", "x=1e-12", "--check").stdout
-    assert table.splitlines()[4].split()[-3:] == ["-", "-", "skipped"]
-    assert table.splitlines()[-1] == "skipped: f is not defined at x - h or x + h"
+        "finite_difference": None, "error": None, "ok": True, "method": None, "step": None,
+        "bound": None, "kink": None}
+    table = invoke("grad", "(-(x^2))^1.5 + y", "--at", "x=0,y=2", "--check").stdout
+    assert table.splitlines()[4].split()[-5:] == ["-", "-", "-", "-", "skipped"]
+    assert table.splitlines()[-1] == "skipped: f is not defined on either side of x"
 
 
-def test_finite_difference_step_and_error_definition() -> None:
-    fd = finite_difference(prepare("x^3", {"x": 2.0}), "x")
-    assert fd is not None and abs(fd - 12) < 1e-8
+def test_finite_difference_estimate_and_error_definition() -> None:
+    est = estimate(lambda t: t ** 3, 2.0)
+    assert est is not None and est.method == "central"
+    assert abs(est.value - 12) <= est.error_bound < 1e-7
     assert relative_error(0.0, 1e-12) == 1e-12  # absolute below 1
     assert relative_error(200.0, 202.0) == pytest.approx(2 / 202)
 

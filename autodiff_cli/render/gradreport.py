@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..gradcheck import PartialCheck
 from ..gradreport import GradReport
 from . import source_text
 from .grad import grad_json, grad_plain, grad_table
@@ -37,8 +38,20 @@ def passes_line(mode: str, passes: dict[str, int], n: int) -> str:
 
 
 def check_text(r: GradReport) -> list[str]:
-    return [f"finite difference: (f(x+h) - f(x-h)) / 2h, h = {r.step:.3g}·max(1, |x|)",
-            f"error: |∂ - fd| / max(1, |∂|, |fd|); above {human(r.tol)} (--tol) fails"]
+    return ["finite difference: (f(x+h) - f(x-h)) / 2h at h, h/√5, h/5, Richardson-"
+            "extrapolated;",
+            f"  h from {r.step:.3g}·|x| ({r.step:.3g} at x = 0), adapted to f; "
+            "forward/backward: one-sided",
+            "bound: the finite difference's own error estimate; "
+            "error: |∂ - fd| / max(1, |∂|, |fd|)",
+            f"a partial fails when its error is above {human(r.tol)} (--tol) and |∂ - fd| "
+            "is above its bound"]
+
+
+def kink_text(c: PartialCheck) -> str:
+    left, right = c.kink or (0.0, 0.0)
+    return (f"{c.name} is at a kink: the derivative is {human(left)} from the left, "
+            f"{human(right)} from the right; fd sees their mean")
 
 
 def report_json(r: GradReport) -> dict[str, Any]:
@@ -50,7 +63,11 @@ def report_json(r: GradReport) -> dict[str, Any]:
         data["check"] = {
             "ok": r.ok, "tol": r.tol, "step": r.step,
             "partials": {c.name: {"finite_difference": c.finite_difference,
-                                  "error": c.error, "ok": c.ok} for c in r.checks}}
+                                  "error": c.error, "ok": c.ok, "method": c.method,
+                                  "step": c.step, "bound": c.bound,
+                                  "kink": None if c.kink is None else
+                                  {"left": c.kink[0], "right": c.kink[1]}}
+                         for c in r.checks}}
     if r.order != 1:
         data["order"] = r.order
         data["derivative"] = dict(r.derivative)
@@ -94,17 +111,20 @@ def report_table(r: GradReport, fancy: bool) -> Any:
         for name, g in res.gradient.items():
             table.add_row(Text(name), human(res.at[name]), human(g), human(r.derivative[name]))
         return Group(*parts)
-    for title in ("finite difference", "error", "check"):
-        table.add_column(title, justify="right")
+    for title in ("finite difference", "bound", "method", "error", "check"):
+        table.add_column(title, justify="left" if title == "method" else "right")
     for c in r.checks or []:
         fd = "-" if c.finite_difference is None else human(c.finite_difference)
+        bound = "-" if c.bound is None else f"{c.bound:.2g}"
         err = "-" if c.error is None else f"{c.error:.2g}"
         verdict = "ok" if c.ok and c.error is not None else "skipped" if c.ok else "FAIL"
-        table.add_row(Text(c.name), human(res.at[c.name]), human(c.gradient), fd, err,
+        table.add_row(Text(c.name), human(res.at[c.name]), human(c.gradient), fd, bound,
+                      c.method or "-", err,
                       Text(verdict, style="" if c.ok or not fancy else "bold red"))
     parts += [Text(""), *(Text(line) for line in check_text(r))]
+    parts += [Text(kink_text(c)) for c in r.checks or [] if c.kink is not None]
     if any(c.error is None for c in r.checks or []):
-        parts.append(Text("skipped: f is not defined at x - h or x + h"))
+        parts.append(Text("skipped: f is not defined on either side of x"))
     if r.mode:
         parts.append(Text(passes_text(r)))
     return Group(*parts)

@@ -161,10 +161,12 @@ def unbroadcast(g: Array, shape: tuple[int, ...]) -> Array:
     return g
 
 
-def vjp_matmul(g: Array, x: Array, y: Array, z: Array) -> tuple[Array, Array]:
-    # z = x @ y: dx = g @ y^T, dy = x^T @ g; a vector operand is a row (x) or a column (y)
+def vjp_matmul(g: Array, x: Array, y: Array, z: Array,
+               wanted: tuple[bool, ...] = (True, True)) -> tuple[Array, Array]:
+    # z = x @ y: dx = g @ y^T, dy = x^T @ g; a vector operand is a row (x) or a column (y);
+    # a part nobody wants is not computed (the data X of a model X @ w)
     if getattr(x, "ndim", 0) == 2 and getattr(y, "ndim", 0) == 2:
-        return g @ y.T, x.T @ g
+        return (g @ y.T if wanted[0] else None), (x.T @ g if wanted[1] else None)
     if np.ndim(x) == 1 and np.ndim(y) == 1:
         return g * y, g * x
     if np.ndim(x) == 1:
@@ -174,33 +176,39 @@ def vjp_matmul(g: Array, x: Array, y: Array, z: Array) -> tuple[Array, Array]:
     return g @ np.swapaxes(y, -1, -2), np.swapaxes(x, -1, -2) @ g
 
 
-def vjp_transpose(g: Array, x: Array, z: Array) -> tuple[Array]:
+def vjp_transpose(g: Array, x: Array, z: Array, wanted: tuple[bool, ...] = (True,)
+                 ) -> tuple[Array]:
     return (np.transpose(g),)
 
 
-def vjp_sum(g: Array, x: Array, z: Array) -> tuple[Array]:
+def vjp_sum(g: Array, x: Array, z: Array, wanted: tuple[bool, ...] = (True,)
+           ) -> tuple[Array]:
     return (np.broadcast_to(g, np.shape(x)),)
 
 
-def vjp_mean(g: Array, x: Array, z: Array) -> tuple[Array]:
+def vjp_mean(g: Array, x: Array, z: Array, wanted: tuple[bool, ...] = (True,)
+            ) -> tuple[Array]:
     return (np.full(np.shape(x), g / max(np.size(x), 1)),)
 
 
-def vjp_sum_axis(g: Array, x: Array, axis: Array, z: Array) -> tuple[Array, Array]:
+def vjp_sum_axis(g: Array, x: Array, axis: Array, z: Array,
+                wanted: tuple[bool, ...] = (True, False)) -> tuple[Array, Array]:
     if np.ndim(x) == 0:
         return g, 0.0
     k = _axis(x, axis)
     return np.broadcast_to(np.expand_dims(g, k), np.shape(x)), 0.0
 
 
-def vjp_mean_axis(g: Array, x: Array, axis: Array, z: Array) -> tuple[Array, Array]:
+def vjp_mean_axis(g: Array, x: Array, axis: Array, z: Array,
+                 wanted: tuple[bool, ...] = (True, False)) -> tuple[Array, Array]:
     if np.ndim(x) == 0:
         return g, 0.0
     k = _axis(x, axis)
     return np.broadcast_to(np.expand_dims(g, k), np.shape(x)) / np.shape(x)[k], 0.0
 
 
-def vjp_shape(g: Array, r: Array, c: Array, z: Array) -> tuple[Array, Array]:
+def vjp_shape(g: Array, r: Array, c: Array, z: Array,
+              wanted: tuple[bool, ...] = (False, False)) -> tuple[Array, Array]:
     return 0.0, 0.0  # the array does not change with its shape
 
 

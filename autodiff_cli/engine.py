@@ -410,7 +410,7 @@ class State:
                             record(Edge(i, k, t, local, part, wide if wide != want else None))
                     else:  # VJP: arrays, every input's part at once
                         fn, args, wanted = p
-                        parts = fn(g[i], *(v[a] for a in args), v[i])
+                        parts = fn(g[i], *(v[a] for a in args), v[i], wanted)
                         for k, (a, part) in enumerate(zip(args, parts, strict=True)):
                             if wanted[k]:
                                 want = getattr(v[a], "shape", ())
@@ -460,6 +460,8 @@ class State:
         import numpy as np
 
         for name, j in graph.variables.items():
+            if active is not None and name not in active:
+                continue  # not asked for: read as 0
             if g[j] is _ZERO or np.shape(g[j]) != np.shape(self.values[j]):  # not reached
                 g[j] = np.zeros(np.shape(self.values[j])) if np.ndim(self.values[j]) else 0.0
             elif not np.isfinite(g[j]).all():

@@ -26,8 +26,8 @@ from typing import Any
 from . import core
 from .engine import Graph
 from .errors import AutodiffError, UsageError
+from .inputs import NAME, split_names
 from .limits import BUDGET, Budget
-from .values import NAME, split_names
 
 CACHE_SIZE = 1024
 MAX_ID_DEPTH = 100  # an "id" is written back as it came, within Python's recursion limit
@@ -49,7 +49,7 @@ class Cache(core.Cache):
 
     def constant(self, text: str, budget: Budget | None = None) -> float:
         if text not in self.constants:
-            from .values import constant
+            from .inputs import constant
 
             if len(self.constants) >= self.size:
                 self.constants.clear()
@@ -174,7 +174,7 @@ def _error(ident: Any, kind: str, message: str, column: int | None) -> dict[str,
 
 def _point(at: Any, number: int, cache: Cache, budget: Budget) -> dict[str, float]:
     if isinstance(at, str):
-        from .values import parse_at
+        from .inputs import parse_at
 
         try:  # never a file: a line's values are numbers or constant expressions
             point = parse_at([at], files=False, budget=budget)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from . import __version__, coercion
-from .cligroup import Group, examples
+from .argv import Group, examples
 from .errors import AutodiffError, UsageError
 from .gates import ACTIVATION, ACTIVATIONS, EPOCHS, HIDDEN, LOSS, LOSSES, LR, OPTIMIZERS, SEED, TOL
 from .modes import MODES
@@ -222,7 +222,7 @@ def _inputs(expr: str | None, file: str | None, at: list[str] | None, seed: int,
             seed_grad: str | None) -> tuple[str, dict[str, Any], Any]:
     """The source (EXPR, "-" or --file), the point (--at, randn drawn by --seed) and the
     output's gradient (--seed-grad, or None), as grad, trace and graph read them."""
-    from .values import output_gradient, parse_at
+    from .inputs import output_gradient, parse_at
 
     source = read_source(expr, file)
     point = parse_at(at or [], seed, files=True)
@@ -436,10 +436,10 @@ def train(
 ) -> None:
     """Fit the params of PROGRAM to the data by gradient descent: every step is the engine's
     forward pass and one reverse sweep, then the optimizer's update."""
+    from .inputs import parse_at
     from .render import emit, to_json
     from .render.train import fit_json, fit_table, params_json, progress_bar
     from .train_loop import Settings, fit
-    from .values import parse_at
 
     try:
         source = read_source(expr, file)
@@ -525,8 +525,8 @@ def train_gate(
 
 def main() -> None:
     """Console entry point: never a traceback, always one of the documented exit codes
-    (cligroup.Group turns every failure into one; this catches what happens outside it)."""
-    from .cligroup import run
+    (argv.Group turns every failure into one; this catches what happens outside it)."""
+    from .argv import run
 
     sys.exit(run(lambda: app_for(sys.argv[1:])(standalone_mode=False)))
 
@@ -551,7 +551,7 @@ def _command_name(info: Any) -> str:
 
 
 def _names(wrt: str | None) -> list[str] | None:
-    from .values import split_names
+    from .inputs import split_names
 
     return split_names(wrt) if wrt is not None else None
 
@@ -561,9 +561,9 @@ def _grad_report(expr: str | None, at: list[str] | None, wrt: str | None, file: 
                  order: int, seed: int) -> typer.Exit:
     """grad with --mode, --check or --order; exit 1 if a gradient check fails."""
     from .gradreport import grad_report
+    from .inputs import parse_at
     from .render import emit
     from .render.gradreport import report_json, report_plain, report_table
-    from .values import parse_at
 
     try:
         source = read_source(expr, file)
@@ -640,9 +640,9 @@ def hessian(
     The Hessian holds all second derivatives, computed by differentiating the graph of the
     gradient again (reverse over reverse)."""
     from .higher import hessian as compute
+    from .inputs import parse_at
     from .render import emit
     from .render.hessian import hessian_json, hessian_plain, hessian_table
-    from .values import parse_at
 
     try:
         result = compute(read_source(expr, file), parse_at(at or [], files=True),
@@ -729,9 +729,9 @@ def check_answers(
     Exit 0 if all match, 1 if any is wrong, with a table of which and by how much."""
     from .grading import check_answers as compute
     from .grading import read_answer, read_answers
+    from .inputs import parse_at
     from .render import emit
     from .render.check import check_json, check_plain, check_table, refused_notes
-    from .values import parse_at
 
     try:
         source = read_source(expr, file)
@@ -828,7 +828,7 @@ def grade_class(
 
 def _values(specs: list[str] | None, option: str, seed: int = 0) -> dict[str, Any]:
     """NAME=VALUE,... as --at reads them, errors naming the option they came from."""
-    from .values import parse_at
+    from .inputs import parse_at
 
     try:
         return parse_at(specs or [], seed, files=True)

@@ -59,8 +59,8 @@ from typing import Any
 
 from .errors import AutodiffError, LimitError, UsageError
 from .grading import ATOL, RTOL, Given, Refused, close, read_answer
+from .inputs import NAME
 from .limits import BUDGET, MAX_CHARS, MAX_ID_CHARS, Budget
-from .values import NAME
 
 CACHE_SIZE = 100_000  # answers read from text, kept for the next student who gives them
 MAX_ISSUES_PER_LINE = 20
@@ -350,7 +350,7 @@ def _problem(item: Any) -> Problem:
 
 
 def _point(at: Any, what: str, files: bool) -> dict[str, float]:
-    from .values import parse_at
+    from .inputs import parse_at
 
     if isinstance(at, str):
         return parse_at([at], files=files)

@@ -84,7 +84,7 @@ NUMBER_HINT = "a number or a constant expression such as \"1/3\" or \"pi/4\""
 
 def read_answer(x: Any, budget: Budget | None = None) -> Given:
     """A given answer as a finite float, or Refused with the reason: x is a number, or text
-    holding a number or a constant expression (values.constant: "1/3", "pi/4", never a
+    holding a number or a constant expression (inputs.constant: "1/3", "pi/4", never a
     file), whose work spends from budget if one is given."""
     if isinstance(x, bool) or not isinstance(x, (int, float, str)):
         kind = {type(None): "null", bool: "true or false", list: "a list", dict: "an object"
@@ -103,7 +103,7 @@ def read_answer(x: Any, budget: Budget | None = None) -> Given:
         if math.isfinite(number):
             return number
         return Refused(text, f"the number {text.strip()} is too large for a float")
-    from .values import NOT_FINITE, constant
+    from .inputs import NOT_FINITE, constant
 
     try:
         value = constant(text, budget=budget)
@@ -125,8 +125,8 @@ def read_answer(x: Any, budget: Budget | None = None) -> Given:
 def read_answers(specs: Iterable[str], option: str = "--expect") -> dict[str, Given]:
     """{"a": 3.0, "b": Refused(...)} from ["a=3,b=abc"]: each value read by read_answer.
     A piece that is not NAME=VALUE, or a name given twice, is a UsageError, since it
-    names no answer (values.assignments splits them, as for --at)."""
-    from .values import assignments
+    names no answer (inputs.assignments splits them, as for --at)."""
+    from .inputs import assignments
 
     return {name: read_answer(rhs) for name, rhs, _spec, _at in assignments(specs, option)}
 

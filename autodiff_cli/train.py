@@ -153,7 +153,7 @@ def parse_hidden(text: str) -> tuple[int, ...]:
 def parse_weights(text: str) -> tuple[float, ...]:
     """'10,10,-15' -> (10.0, 10.0, -15.0); entries may be constant expressions (pi/4)."""
     from .errors import AutodiffError
-    from .values import constant
+    from .inputs import constant
 
     values = []
     for part in text.split(","):

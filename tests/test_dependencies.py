@@ -16,7 +16,7 @@ from conftest import REPO
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from autodiff_cli import cligroup, coercion
+from autodiff_cli import argv, coercion
 from autodiff_cli.render import _clean_cells
 
 FLOORS = REPO / ".ci" / "floors.txt"
@@ -58,7 +58,7 @@ def test_ci_runs_the_everyday_tests_at_the_floors() -> None:
 # -- click, found from typer's public names -------------------------------------------------
 
 def test_click_exception_is_the_base_of_typers_usage_errors() -> None:
-    base = cligroup.ClickException
+    base = argv.ClickException
     assert issubclass(typer.BadParameter, base) and base is not Exception
     assert {"format_message", "exit_code"} <= set(dir(base))
 
@@ -70,10 +70,10 @@ def test_a_usage_error_and_no_arguments_go_through_run(capsys: pytest.CaptureFix
     def main(args: list[str]) -> Any:
         return lambda: app(args, prog_name="autodiff", standalone_mode=False)
 
-    assert cligroup.run(main(["grad", "--nope"])) == 2
+    assert argv.run(main(["grad", "--nope"])) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: No such option: --nope") and "autodiff grad --help" in err
-    assert cligroup.run(main([])) in (0, 2)  # click < 8.2 exits 0 after the help
+    assert argv.run(main([])) in (0, 2)  # click < 8.2 exits 0 after the help
     out = capsys.readouterr().out
     assert out.startswith("Usage: ") and "grad" in out
 

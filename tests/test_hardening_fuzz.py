@@ -104,7 +104,7 @@ def library_calls(text: str, at: dict[str, Any]) -> list[Callable[[], Any]]:
 @fuzz(500)
 @given(text=texts, call=st.integers(0, 7))
 def test_library_raises_only_located_autodiff_errors(text: str, call: int) -> None:
-    from autodiff_cli.values import parse_at
+    from autodiff_cli.inputs import parse_at
 
     note(repr(text))
     try:
@@ -123,7 +123,7 @@ def test_library_raises_only_located_autodiff_errors(text: str, call: int) -> No
 @fuzz(300)
 @given(specs=st.lists(at_specs(), max_size=3))
 def test_at_strings_parse_or_fail_with_a_column(specs: list[str]) -> None:
-    from autodiff_cli.values import parse_at
+    from autodiff_cli.inputs import parse_at
 
     note(repr(specs))
     try:
@@ -210,7 +210,7 @@ def test_every_command_exits_cleanly(cli: Any, cmd: tuple[list[str], str | None,
     if args[0] == "grad" and len(args) == 4 + 2 * args.count("--at") and result.exit_code:
         # plain grad: the error has a column exactly when the library's error has a span
         from autodiff_cli.api import grad
-        from autodiff_cli.values import parse_at
+        from autodiff_cli.inputs import parse_at
 
         source = stdin if stdin is not None else args[1]
         not_utf8 = stdin is not None and _bytes(stdin) != stdin.encode("utf-8", "replace")

@@ -23,8 +23,8 @@ from autodiff_cli import AutodiffError, compile, grad
 from autodiff_cli.arrays import unbroadcast
 from autodiff_cli.cli import app
 from autodiff_cli.errors import ShapeError, UsageError
+from autodiff_cli.inputs import load_csv, parse_at
 from autodiff_cli.ops import OPS
-from autodiff_cli.values import load_csv, parse_at
 
 REPO = Path(__file__).resolve().parent.parent
 HOUSES = REPO / "examples" / "houses.csv"

@@ -9,9 +9,9 @@ import pytest
 from autodiff_cli import AutodiffError, grad
 from autodiff_cli import ast as A
 from autodiff_cli.errors import ArityError, NameError_, ParseError, UsageError
+from autodiff_cli.inputs import parse_at
 from autodiff_cli.ops import FUNCTIONS
 from autodiff_cli.parse import parse
-from autodiff_cli.values import parse_at
 
 
 def shape(node: object) -> object:

@@ -19,11 +19,11 @@ from typer.testing import CliRunner
 from autodiff_cli.api import grad
 from autodiff_cli.cli import app
 from autodiff_cli.core import evaluate, prepare
+from autodiff_cli.inputs import load_csv
 from autodiff_cli.ops import OPS
 from autodiff_cli.render.matrix import is_small, matrix_lines
 from autodiff_cli.render.trace import chain_text, tangent_text
 from autodiff_cli.trace import TraceReport, trace, vjp_text
-from autodiff_cli.values import load_csv
 
 ROOT = Path(__file__).parent.parent
 GOLDEN = Path(__file__).parent / "golden"

@@ -308,7 +308,7 @@ def test_save_writes_params_that_at_file_reads_back(tmp_path: Path) -> None:
     ('{"w": true}', "not a number"),
 ])
 def test_at_file_errors(tmp_path: Path, text: str, words: str) -> None:
-    from autodiff_cli.values import parse_at
+    from autodiff_cli.inputs import parse_at
 
     path = tmp_path / "v.json"
     path.write_text(text)
@@ -318,7 +318,7 @@ def test_at_file_errors(tmp_path: Path, text: str, words: str) -> None:
 
 
 def test_at_file_is_for_the_command_line_only() -> None:
-    from autodiff_cli.values import parse_at
+    from autodiff_cli.inputs import parse_at
 
     with pytest.raises(UsageError):
         parse_at(["@values.json"])  # a batch line's "at" reads no files of values

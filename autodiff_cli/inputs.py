@@ -1,5 +1,6 @@
-"""--at NAME=VALUE,... : split at top-level commas; each value a constant expression
-(3, pi/4, [[1, 2], [3, 4]], 0.1*randn(3, 3)) or the path of a CSV file of numbers.
+"""The values a user gives: --at NAME=VALUE,... split at top-level commas; each value a
+constant expression (3, pi/4, [[1, 2], [3, 4]], 0.1*randn(3, 3)) or the path of a CSV file of
+numbers.
 
 Values from untrusted input (a --batch line, a submission) are read with files=False, the
 default, which refuses file names without opening anything, and with a limits.Budget for

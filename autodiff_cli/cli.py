@@ -560,7 +560,7 @@ def _grad_report(expr: str | None, at: list[str] | None, wrt: str | None, file: 
                  format: Format, mode: "Mode | None", check: bool, tol: float,
                  order: int, seed: int) -> typer.Exit:
     """grad with --mode, --check or --order; exit 1 if a gradient check fails."""
-    from .gradreport import grad_report
+    from .gradoptions import grad_report
     from .inputs import parse_at
     from .render import emit
     from .render.gradreport import report_json, report_plain, report_table

@@ -283,7 +283,9 @@ def vjp_text(op: str, k: int, x: str, y: str, z: str, g: str) -> str:
 
 def partial(top: str, bottom: str) -> str:
     """∂top/∂bottom, with names that are not one token in parentheses."""
-    return f"∂{_wrap(top)}/∂{_wrap(bottom)}"
+    from .words import partial_symbol
+
+    return partial_symbol(_wrap(top), _wrap(bottom))
 
 
 def _wrap(name: str) -> str:

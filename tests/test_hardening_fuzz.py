@@ -83,7 +83,7 @@ def finite(x: Any) -> bool:
 def library_calls(text: str, at: dict[str, Any]) -> list[Callable[[], Any]]:
     from autodiff_cli.api import grad
     from autodiff_cli.grading import check_answers
-    from autodiff_cli.gradreport import grad_report
+    from autodiff_cli.gradoptions import grad_report
     from autodiff_cli.higher import hessian
     from autodiff_cli.render.diff import diff_json
     from autodiff_cli.symbolic import derivative

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..grading import Answer, AnswerCheck
+from ..words import partial_symbol
 from . import source_text
-from .gradreport import partial_symbol
 from .matrix import is_array, shape_text
 from .numbers import exact, human
 

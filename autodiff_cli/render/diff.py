@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..symbolic import Derivative
+from ..words import partial_symbol
 from .expr import derivative_lines, part_names, program_lines
-from .gradreport import partial_symbol
 from .latex import latex_name, node_latex, to_latex
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..api import GradResult
+from ..words import partial_symbol
 from . import source_text
 from .matrix import is_array, matrix_table, shape_text, to_json, to_plain
 from .numbers import exact, human
@@ -53,7 +54,8 @@ def grad_table(r: GradResult, fancy: bool) -> Any:
 
 
 def _scalars(r: GradResult, names: list[str], target: str) -> Table:
-    return Table(("variable", "value", f"∂{target}/∂variable"), ("left", "right", "right"),
+    return Table(("variable", "value", partial_symbol(target, "variable")),
+                 ("left", "right", "right"),
                  [(n, human(r.at[n]), human(r.gradient[n])) for n in names], pad_edge=False)
 
 
@@ -77,7 +79,7 @@ def _matrices(r: GradResult, f: str, target: str, fancy: bool) -> Any:
         parts += [Text(""), to_rich(_scalars(r, scalars, target), fancy)]
     for name, g in r.gradient.items():
         if is_array(g):
-            parts += [Text(""), matrix_table(f"∂{target}/∂{name}", g, fancy)]
+            parts += [Text(""), matrix_table(partial_symbol(target, name), g, fancy)]
     return Group(*parts)
 
 

@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..grade import ClassReport, Graded, QuestionStats, StudentResult
+from ..words import mixed_symbol, partial_symbol
 from . import source_text
-from .gradreport import partial_symbol
 from .numbers import exact, human
 from .table import Table, to_rich
 
@@ -28,9 +28,7 @@ def answer_symbol(kind: str, names: tuple[str, ...], f: str = "") -> str:
         return partial_symbol(f, names[0])
     if kind == "expression":
         return f"{partial_symbol(f, names[0])} (expression)"
-    if names[0] == names[1]:
-        return partial_symbol(f, names[0], 2)
-    return f"∂²{f}/∂{names[0]}∂{names[1]}"
+    return mixed_symbol(f, names[0], names[1])
 
 
 def test_name(a: Graded, outputs: dict[str, str]) -> str:

@@ -5,21 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..gradcheck import PartialCheck
-from ..gradreport import GradReport
+from ..gradoptions import GradReport
+from ..words import partial_symbol
 from . import source_text
 from .grad import grad_json, grad_plain, grad_table
 from .numbers import exact, human
 from .table import Table, to_rich
-
-SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def partial_symbol(f: str, x: str, order: int = 1) -> str:
-    """∂f/∂x, ∂²f/∂x²."""
-    if order == 1:
-        return f"∂{f}/∂{x}"
-    n = str(order).translate(SUPERSCRIPT)
-    return f"∂{n}{f}/∂{x}{n}"
 
 
 def passes_text(r: GradReport) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..higher import HessianResult
+from ..words import mixed_symbol, partial_symbol
 from . import source_text
 from .numbers import exact, human
 
@@ -38,11 +39,11 @@ def hessian_table(r: HessianResult, fancy: bool) -> Any:
     grad = table()
     grad.add_column("variable")
     grad.add_column("value", justify="right")
-    grad.add_column(f"∂{f}/∂variable", justify="right")
+    grad.add_column(partial_symbol(f, "variable"), justify="right")
     for name, g in r.gradient.items():
         grad.add_row(Text(name), human(r.at[name]), human(g))
     matrix = table()
-    matrix.add_column(f"∂²{f}/∂row∂column")
+    matrix.add_column(mixed_symbol(f, "row", "column"))
     for name in r.hessian:
         matrix.add_column(Text(name), justify="right")
     for name, cols in r.hessian.items():

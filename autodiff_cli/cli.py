@@ -394,11 +394,14 @@ else:
     Optimizer = choices("Optimizer", OPTIMIZERS)
 
 
-@app.command(epilog="Examples:  autodiff train --file examples/regression.txt "
-             "--at X=examples/house_sales.csv --at y=examples/house_prices.csv "
-             "--param w=zeros(3,1) --param b=0 --lr 0.05 --epochs 2000   |   "
-             "... --optimizer adam --batch-size 32 --save trained.json   |   "
-             'autodiff trace "X @ w + b" --at X=examples/houses.csv --at @trained.json')
+@app.command(epilog=examples(
+             "autodiff train --file examples/regression.txt --at X=examples/house_sales.csv "
+             '--at y=examples/house_prices.csv --param "w=zeros(3,1)" --param b=0 --lr 0.05 '
+             "--epochs 2000 --save trained.json",
+             "autodiff train --file examples/regression.txt --at X=examples/house_sales.csv "
+             '--at y=examples/house_prices.csv --param "w=zeros(3,1)" --param b=0 '
+             "--optimizer adam --batch-size 32",
+             'autodiff trace "X @ w + b" --at X=examples/houses.csv --at @trained.json'))
 def train(
     expr: Annotated[str | None, typer.Argument(
         metavar="PROGRAM", help='A program whose last statement is the scalar loss, e.g. '
@@ -768,10 +771,12 @@ class GradeFormat(str, Enum):
     csv = "csv"
 
 
-@app.command(name="grade", epilog="Examples:  autodiff grade examples/grader/problems.json "
-             "examples/grader/submissions.jsonl   |   autodiff grade problems.json "
-             "answers.csv --out results/   |   autodiff grade problems.json "
-             "submissions.jsonl --format json")
+@app.command(name="grade", epilog=examples(
+             "autodiff grade examples/grader/problems.json examples/grader/submissions.jsonl",
+             "autodiff grade examples/grader/problems.json examples/grader/submissions.csv "
+             "--out results/",
+             "autodiff grade examples/grader/problems.json examples/grader/submissions.jsonl "
+             "--format json"))
 def grade_class(
     problems: Annotated[Path, typer.Argument(
         metavar="PROBLEMS", help='The problems: a JSON list [{"id", "expr", "at", "ask"?, '

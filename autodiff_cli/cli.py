@@ -431,8 +431,10 @@ def train(
     ] = 0.0,
     file: FileOpt = None,
     format: Annotated[TrainFormat, typer.Option(
-        "--format", help="Output format: table for people, json for scripts.")
+        "--format", help="Output format: table for people, json for scripts, html for a "
+        "report page with the loss plot.")
     ] = TrainFormat.table,
+    output: PageOpt = None,
     save: Annotated[Path | None, typer.Option(
         "--save", help="Write the trained params to this JSON file; --at @FILE reads them "
         "back.", show_default=False, dir_okay=False)] = None,
@@ -450,10 +452,16 @@ def train(
         params = _values(param, "--param", seed)
         settings = Settings(lr=lr, epochs=epochs, optimizer=optimizer.value,
                             batch_size=batch_size, seed=seed, tol=tol)
+        _page_only(format is TrainFormat.html, output)
         with progress_bar(epochs, Path(file).name if file else "the program") as progress:
             report = fit(source, data, params, settings, progress=progress)
         if save is not None:
             _write(save, to_json(params_json(report)) + "\n")
+        if format is TrainFormat.html:
+            from .render.html import fit_page
+
+            _page(fit_page(report), output)
+            return
     except AutodiffError as err:
         raise fail(err) from None
     emit(report, format.value, as_json=fit_json, as_plain=lambda r: "", as_table=fit_table)

@@ -76,6 +76,16 @@ def test_train_page_embeds_exactly_the_json() -> None:
     assert embedded(page, "train-data") == json.loads(invoke([*args, "--format", "json"]).output)
 
 
+FIT = ["train", "--file", "examples/regression.txt", "--at", "X=examples/house_sales.csv",
+       "--at", "y=examples/house_prices.csv", "--param", "w=zeros(3,1)", "--param", "b=0",
+       "--lr", "0.05", "--epochs", "200"]
+
+
+def test_fit_page_embeds_exactly_the_json() -> None:
+    page = invoke([*FIT, "--format", "html"]).stdout
+    assert embedded(page, "train-data") == json.loads(invoke([*FIT, "--format", "json"]).stdout)
+
+
 def test_script_text_cannot_end_the_element() -> None:
     data = {"expression": "x # </script><script>alert(1)</script> & <!--"}
     text = script_json(data)
@@ -286,6 +296,20 @@ def test_forward_mode_shows_tangents(chrome: Any, tmp_path: Path) -> None:
     assert "∂e/∂a = 5 * 4 + 15 * 1 = 35" in page.inner_text("#status")
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(22, 22, 22)"  # dark
+    assert errors == []
+
+
+def test_train_page_plots_the_loss_and_shows_the_params(chrome: Any, tmp_path: Path) -> None:
+    errors: list[str] = []
+    page = open_page(chrome, page_of(FIT, tmp_path), errors)
+    doc = json.loads(invoke([*FIT, "--format", "json"]).stdout)
+    data = page.evaluate("JSON.parse(document.getElementById('train-data').textContent)")
+    assert data == doc
+    assert page.locator("polyline.curve").count() == 1
+    ticks = page.eval_on_selector_all(".plot .tick", "els => els.map(e => e.textContent)")
+    assert "200" in ticks
+    cells = page.eval_on_selector_all("main table td", "els => els.map(e => e.textContent)")
+    assert len(cells) == 3  # w is 3x1
     assert errors == []
 
 

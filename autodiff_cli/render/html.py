@@ -24,6 +24,7 @@ from .trace import MAX_TERMS, chain_text, local_text, product_text, show, tangen
 
 if TYPE_CHECKING:
     from ..train import TrainResult
+    from ..train_loop import FitReport
 
 MAX_SVG_NODES = 500  # larger graphs are shown as a table of nodes: an SVG that big is unreadable
 TITLE_CHARS = 28  # a node's title (name = text) is cut beyond this
@@ -500,7 +501,8 @@ def train_page(r: TrainResult) -> str:
         f'<pre class="summary">{escape(_summary(r, False).plain)}</pre></header>',
         f'<p class="note">{escape(said)}</p>' if said else "",
         '<main class="report">',
-        '<section><h2>Loss</h2>', _loss_svg(r), '</section>',
+        '<section><h2>Loss</h2>', _loss_svg(r.history_sample(), f"{r.loss} loss"),
+        '</section>',
         '<section><h2>Decision boundary</h2>', _boundary_svg(r), '</section>',
         '<section><h2>Truth table</h2>', _truth_html(r), '</section>',
         '<section><h2>Weights</h2>', _weights_html(r), '</section>',
@@ -510,9 +512,40 @@ def train_page(r: TrainResult) -> str:
                      "train-data", train_json(r))
 
 
-def _loss_svg(r: TrainResult) -> str:
+def fit_page(r: FitReport) -> str:
+    """train's report: the loss curve and the trained params, with train --format json's
+    numbers embedded as #train-data."""
+    from .train import fit_json
+
+    show = human
+
+    rows = []
+    for name, x in r.params.items():
+        if is_array(x):
+            cells = "".join("<tr>" + "".join(f"<td>{escape(show(float(v)))}</td>"
+                                             for v in row) + "</tr>"
+                            for row in (x if x.ndim == 2 else [x]))
+            rows.append(f'<h3>{escape(name)} <span class="muted">'
+                        f'({"x".join(map(str, x.shape))})</span></h3>'
+                        f"<table><tbody>{cells}</tbody></table>")
+        else:
+            rows.append(f"<h3>{escape(name)}</h3><p>{escape(show(float(x)))}</p>")
+    loss = r.loss_name or "loss"
+    body = [
+        '<header><h1>autodiff <span class="muted">train</span></h1>',
+        f'<pre class="summary">{escape(r.program)}</pre>',
+        f'<p>{escape(r.settings.optimizer)}, lr {escape(show(r.settings.lr))}: after '
+        f'{r.epochs_run} epochs, {escape(loss)} = {escape(show(r.final_loss))}</p></header>',
+        '<main class="report">',
+        '<section><h2>Loss</h2>', _loss_svg(r.history_sample(), loss), '</section>',
+        '<section><h2>Params</h2>', *rows, '</section>',
+        '</main>',
+    ]
+    return _document("autodiff train", "\n".join(body), "train-data", fit_json(r))
+
+
+def _loss_svg(sample: list[tuple[int, float]], label: str) -> str:
     """The loss after each epoch on a log scale, with a tick per power of ten."""
-    sample = r.history_sample()
     w, h, left, right, top, bottom = 560, 300, 64, 16, 16, 44
     pw, ph = w - left - right, h - top - bottom
     logs = [math.log10(max(loss, 1e-300)) for _e, loss in sample]
@@ -554,7 +587,7 @@ def _loss_svg(r: TrainResult) -> str:
     out.append(f'<text class="axis-label" x="{left + pw / 2}" y="{h - 6}" '
                'text-anchor="middle">epoch</text>'
                f'<text class="axis-label" transform="translate(14 {top + ph / 2}) rotate(-90)" '
-               f'text-anchor="middle">{escape(r.loss)} loss (log scale)</text></svg>')
+               f'text-anchor="middle">{escape(label)} (log scale)</text></svg>')
     return "".join(out)
 
 

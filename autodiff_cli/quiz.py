@@ -342,7 +342,8 @@ def _intermediates(d: Draft, pid: str, r: TraceReport) -> list[Part]:
             continue
         parts.append(_part(d, f"{pid}.{name}", f"{d.title}: the value of {name}",
                            d.source[:end], d.at, ("value",), {"value": name}))
-        cut = d.source[:start] + d.source[end:]
+        rest = d.source[end:]
+        cut = d.source[:start] + (rest[1:].lstrip(" ") if rest[:1] in (";", "\n") else rest)
         at = {**d.at, name: float(node.value)}
         ask = f"d/d{name}"
         parts.append(_part(d, f"{pid}.{name}.grad",

@@ -175,7 +175,7 @@ def md(text: str) -> str:
     out = []
     for k, part in enumerate(" ".join(text.split()).split("`")):
         if k % 2:
-            out.append(f"`{part.replace('|', '&#124;')}`")
+            out.append("`" + part.replace("|", "\\|") + "`")  # GFM: | in a table's code
         else:
             out.append("".join("\\" + c if c in _MD_SPECIAL else c for c in part))
     return "".join(out)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import sympy as sp
+from conftest import CODE_ROOT, REPO
 from typer.testing import CliRunner
 
 from autodiff_cli import quiz as qz
@@ -24,8 +25,6 @@ from autodiff_cli.cli import app
 from autodiff_cli.render.quiz import markdown, quiz_files, tex
 from autodiff_cli.render.trace import chain_text
 from autodiff_cli.trace import trace
-
-from conftest import CODE_ROOT, REPO
 
 runner = CliRunner()
 EXAMPLES = REPO / "examples" / "quiz"
@@ -400,7 +399,6 @@ def test_the_example_template() -> None:
     first = {p["student"]: p for p in q.problems() if p["id"] == "q1"}
     for sheet in q.sheets:
         (ex,) = sheet.exercises
-        (_, r), = ex.traces
         assert [p.id for p in ex.parts] == ["q1", "q1.b", "q1.b.grad", "q1.c", "q1.c.grad",
                                             "q1.d", "q1.d.grad"]
         assert ex.parts[0].points == {"value": 1.0, "d/da": 2.0}
@@ -462,7 +460,7 @@ def test_bad_templates(template: dict[str, Any], words: str) -> None:
 
 def test_a_template_that_never_evaluates_says_why() -> None:
     t = qz.load_template(json.dumps({"program": "log(x)", "at": {"x": [-3, 0]}}), "t")
-    with pytest.raises(qz.UsageError, match="no variant.*domain"):
+    with pytest.raises(qz.UsageError, match=r"no variant.*domain"):
         qz.make_quiz(["ada"], templates=[t])
 
 

@@ -173,10 +173,13 @@ def submission(student: str, part: Part, answers: Mapping[str, float | None]
 
 # -- the engine: the one place that evaluates --------------------------------------------
 
-def _trace(source: str, at: Mapping[str, float], backward: bool = True) -> TraceReport:
+def _trace(source: str, at: Mapping[str, float], wrt: Sequence[str] | None = None
+           ) -> TraceReport:
+    """The worked solution: one recorded forward and backward pass toward wrt (all the
+    variables if None, none if [])."""
     from .trace import trace
 
-    return trace(source, dict(at), None if backward else [])
+    return trace(source, dict(at), wrt)
 
 
 def _answers(source: str, at: Mapping[str, float], ask: Sequence[str]) -> dict[str, float]:
@@ -200,6 +203,11 @@ def _answers(source: str, at: Mapping[str, float], ask: Sequence[str]) -> dict[s
         else:
             out[name] = float(r.gradient[name[3:]])
     return out
+
+
+def _by(answer: str, variables: Sequence[str]) -> tuple[str, ...]:
+    """The variables an answer differentiates by: ("x",) for d/dx, ("x", "y") for d2/dxdy."""
+    return _second(answer, variables) if answer.startswith("d2/") else (answer[3:],)
 
 
 def _second(name: str, variables: Sequence[str]) -> tuple[str, str]:
@@ -284,7 +292,9 @@ def build(d: Draft, pid: str) -> Exercise:
     rtol, atol = d.tolerance if d.tolerance else (None, None)
     if d.rows:
         return _perceptron(d, pid)
-    r = _trace(d.source, d.at)
+    wrt = None if d.intermediates or not d.ask else \
+        list(dict.fromkeys(n for a in d.ask if a != "value" for n in _by(a, list(d.at))))
+    r = _trace(d.source, d.at, wrt)
     check(r, d)
     out = r.output_name
     ask = d.ask or ("value", *(f"d/d{v}" for v in r.gradient))
@@ -378,7 +388,7 @@ def _perceptron(d: Draft, pid: str) -> Exercise:
     parts, traces, bits = [], [], []
     for suffix, inputs in d.rows:
         at = {**d.at, **inputs}
-        r = _trace(d.source, at, backward=False)
+        r = _trace(d.source, at, [])
         check(r, d)
         words = ", ".join(f"{k} = {int(v)}" for k, v in inputs.items())
         part = _part(d, f"{pid}.{suffix}", f"{d.title}: {words}", d.source, at, ("value",),

@@ -160,7 +160,8 @@ def worked(r: TraceReport, backward: bool, caption: str = "") -> list[Block]:
                ("table", ("node", d, "input", "local derivative", "gradient * local"), rows),
                ("h3", f"{head}chain rule"),
                ("table", ("gradient", "terms: what each use sends back"),
-                [(code(chain_text(r, c)), "; ".join(code(t) for t in term_lines(r, c)))
+                [(code(chain_text(r, c)), "; ".join(code(t) if "∂" in t else t
+                                                     for t in term_lines(r, c)))
                  for c in r.sums])]
     return blocks
 

@@ -67,14 +67,19 @@ class Array(Expr):
 
 
 class Assign:
-    __slots__ = ("end", "expr", "name", "name_span", "start")
+    """name = expr; or, augmented (c += e is c = c + e), a new value for a name assigned
+    before."""
 
-    def __init__(self, name: str, name_span: Span, expr: Expr, start: int, end: int) -> None:
+    __slots__ = ("augmented", "end", "expr", "name", "name_span", "start")
+
+    def __init__(self, name: str, name_span: Span, expr: Expr, start: int, end: int,
+                 augmented: bool = False) -> None:
         self.name = name
         self.name_span = name_span
         self.expr = expr
         self.start = start
         self.end = end
+        self.augmented = augmented
 
 
 Stmt = Expr | Assign

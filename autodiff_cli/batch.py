@@ -12,6 +12,8 @@ or ill-typed key) or the error's kind (parse, name, arity, usage, math, ...; col
 "expr", or null).
 
 Identical expressions with the same variables are compiled once (a bounded cache).
+A line is untrusted input: its values never name a file, and its expression and values
+together get a work budget (limits.Budget, seconds estimated before anything runs).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 from . import core
 from .engine import Graph
 from .errors import AutodiffError, UsageError
+from .limits import BUDGET, Budget
 from .values import NAME, split_names
 
 CACHE_SIZE = 1024
@@ -44,13 +47,13 @@ class Cache(core.Cache):
     def graph(self, expr: str, names: tuple[str, ...]) -> Graph:
         return self.compile(expr, names)
 
-    def constant(self, text: str) -> float:
+    def constant(self, text: str, budget: Budget | None = None) -> float:
         if text not in self.constants:
             from .values import constant
 
             if len(self.constants) >= self.size:
                 self.constants.clear()
-            value = constant(text)
+            value = constant(text, budget=budget)
             if not isinstance(value, float):
                 raise UsageError("a value in a batch line is a number or a constant "
                                  "expression of numbers, not an array")
@@ -58,19 +61,27 @@ class Cache(core.Cache):
         return self.constants[text]
 
 
-def run(lines: Iterable[str], mode: str = "reverse") -> Iterator[dict[str, Any]]:
-    """One result dict per non-blank line, in order (see the module's docstring)."""
+def run(lines: Iterable[str], mode: str = "reverse", budget: float = BUDGET
+        ) -> Iterator[dict[str, Any]]:
+    """One result dict per non-blank line, in order (see the module's docstring); each
+    line may spend `budget` seconds of estimated work."""
+    import warnings
+
+    from .errors import AutodiffWarning
+
+    warnings.simplefilter("ignore", AutodiffWarning)  # a line's result says what matters
     cache = Cache()
     for number, line in enumerate(lines, 1):
         if line.strip():
             try:
-                yield one(line, number, cache, mode)
-            except Exception as exc:
+                yield one(line, number, cache, mode, budget)
+            except Exception as exc:  # a bug must not stop the lines after it
                 yield _error(None, "internal", f"line {number}: internal error: "
                              f"{type(exc).__name__}", None)
 
 
-def one(line: str, number: int, cache: Cache, mode: str = "reverse") -> dict[str, Any]:
+def one(line: str, number: int, cache: Cache, mode: str = "reverse",
+        budget: float = BUDGET) -> dict[str, Any]:
     from .limits import MAX_CHARS
 
     if len(line) > MAX_CHARS:
@@ -98,9 +109,15 @@ def one(line: str, number: int, cache: Cache, mode: str = "reverse") -> dict[str
         if not isinstance(expr, str):
             raise InputError(f"line {number}: " + ("missing key \"expr\"" if expr is None
                                                   else "\"expr\" must be a string"))
-        point = _point(data.get("at", {}), number, cache)
+        work = Budget(budget)
+        point = _point(data.get("at", {}), number, cache, work)
         wrt = _wrt(data.get("wrt"), number)
-        p = core.prepare(expr, point, wrt, cache=cache, option='"wrt"')
+        work = Budget(budget)
+        point = _point(data.get("at", {}), number, cache, work)
+        wrt = _wrt(data.get("wrt"), number)
+        work.source(expr, f"line {number}")
+        p = core.prepare(expr, point, wrt, cache=cache, option='"wrt"', budget=work,
+                         what=f"line {number}")
         e = core.evaluate(p, mode=mode)
         value = _scalar(e.value, p.graph)
         gradient = {n: float(x) for n, x in e.gradient.items()}
@@ -155,12 +172,12 @@ def _error(ident: Any, kind: str, message: str, column: int | None) -> dict[str,
     return {"id": ident, "error": {"kind": kind, "message": message, "column": column}}
 
 
-def _point(at: Any, number: int, cache: Cache) -> dict[str, float]:
+def _point(at: Any, number: int, cache: Cache, budget: Budget) -> dict[str, float]:
     if isinstance(at, str):
         from .values import parse_at
 
-        try:
-            point = parse_at([at])
+        try:  # never a file: a line's values are numbers or constant expressions
+            point = parse_at([at], files=False, budget=budget)
         except AutodiffError as err:
             said = err.message.removeprefix("--at: ").removeprefix("--at ")
             raise InputError(f"line {number}: \"at\": {said}") from None
@@ -176,17 +193,19 @@ def _point(at: Any, number: int, cache: Cache) -> dict[str, float]:
     for name, x in at.items():
         if not NAME.match(name):
             raise InputError(f"line {number}: \"at\": {name!r} is not a valid name")
-        point[name] = _number(name, x, number, cache)
+        point[name] = _number(name, x, number, cache, budget)
     return point
 
 
-def _number(name: str, x: Any, number: int, cache: Cache) -> float:
+def _number(name: str, x: Any, number: int, cache: Cache, budget: Budget) -> float:
     where = f"line {number}: \"at\" {name}"
     if isinstance(x, str):
         try:
-            value = cache.constant(x)
+            value = cache.constant(x, budget)
         except AutodiffError as err:
             raise InputError(f"{where}: {err.message}") from None
+        except TypeError:  # float() of an array
+            raise InputError(f"{where}: a line's values are numbers, not arrays") from None
     elif isinstance(x, (int, float)) and not isinstance(x, bool):
         try:
             value = float(x)

@@ -20,6 +20,9 @@ from .gates import ACTIVATION, ACTIVATIONS, EPOCHS, HIDDEN, LOSS, LOSSES, LR, SE
 from .modes import MODES
 
 if TYPE_CHECKING:
+    from typing import TextIO
+
+    from .grade import ClassReport
     from .trace import TraceReport
 
 coercion.install()
@@ -94,8 +97,33 @@ def _version(value: bool) -> None:
 def _root(
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No warnings on stderr (an ambiguous 1/2x, an unused --at "
+        "value).")] = False,
 ) -> None:
     """Differentiate expressions and train tiny networks, with a graph you can read."""
+    import warnings
+
+    from .errors import AutodiffWarning
+
+    warnings.simplefilter("ignore" if quiet else "always", AutodiffWarning)
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str,
+                  lineno: int, file: Any = None, line: str | None = None) -> None:
+    """Our warnings as the errors look (warning: ..., the source, a caret, a hint); others
+    as Python shows them."""
+    from .errors import AutodiffWarning
+
+    if isinstance(message, AutodiffWarning):
+        from .render.errors import format_warning
+
+        sys.stderr.write(format_warning(message) + "\n")
+    else:
+        import warnings
+
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def read_source(expr: str | None, file: Path | None) -> str:
@@ -150,6 +178,9 @@ def grad(
     batch: Annotated[str | None, typer.Option(
         "--batch", metavar="FILE", help='JSON lines {"id", "expr", "at", "wrt"?} in, one JSON '
         'result or error per line out; "-" reads standard input.', show_default=False)] = None,
+    budget: Annotated[float | None, typer.Option(
+        "--budget", metavar="SECONDS", help="With --batch: the work each line may do, "
+        "estimated before it runs (default 1 second).", show_default=False)] = None,
     file: FileOpt = None,
     format: FormatOpt = Format.table,
     seed: SeedOpt = 0,
@@ -161,7 +192,10 @@ def grad(
     the second derivatives, --batch FILE many at once; for example: autodiff grad "x*y^2"
     --at x=3,y=2 --mode forward --check, or autodiff grad --batch answers.jsonl."""
     if batch is not None:
-        raise _grad_batch(batch, expr, file, at, wrt, mode, check, order)
+        raise _grad_batch(batch, expr, file, at, wrt, mode, check, order, budget)
+    if budget is not None:
+        raise fail(UsageError("--budget goes with --batch (and grade): the command line's "
+                              "own input has no budget"))
     if mode is not None or check or order != 1:
         if seed_grad is not None:
             raise fail(UsageError("--seed-grad goes with plain reverse mode, not with --mode, "
@@ -469,7 +503,8 @@ def _grad_report(expr: str | None, at: list[str] | None, wrt: str | None, file: 
 
 
 def _grad_batch(path: str, expr: str | None, file: Path | None, at: list[str] | None,
-                wrt: str | None, mode: "Mode | None", check: bool, order: int) -> typer.Exit:
+                wrt: str | None, mode: "Mode | None", check: bool, order: int,
+                budget: float | None) -> typer.Exit:
     """grad --batch: exit 0 if every line succeeded, 1 otherwise."""
     from .batch import run
     from .limits import bounded_lines
@@ -481,6 +516,10 @@ def _grad_batch(path: str, expr: str | None, file: Path | None, at: list[str] | 
     if others:
         return fail(UsageError(f"--batch reads everything from its file; leave out "
                                f"{', '.join(others)}"))
+    try:
+        seconds = _budget(budget)
+    except UsageError as err:
+        return fail(err)
     if path == "-" and hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(errors="replace")  # a line that is not UTF-8: a JSON error
     try:
@@ -492,7 +531,8 @@ def _grad_batch(path: str, expr: str | None, file: Path | None, at: list[str] | 
     try:
         with stream:
             ascii_only = not encodes_unicode(sys.stdout)
-            for result in run(bounded_lines(stream), mode.value if mode else "reverse"):
+            for result in run(bounded_lines(stream), mode.value if mode else "reverse",
+                              seconds):
                 ok = ok and "error" not in result
                 write(to_json(result, ascii_only) + "\n")
             sys.stdout.flush()
@@ -603,14 +643,16 @@ def check_answers(
 
     Exit 0 if all match, 1 if any is wrong, with a table of which and by how much."""
     from .grading import check_answers as compute
+    from .grading import read_answer, read_answers
     from .render import emit
-    from .render.check import check_json, check_plain, check_table
+    from .render.check import check_json, check_plain, check_table, refused_notes
+    from .values import parse_at
 
     try:
         source = read_source(expr, file)
-        point = _values(at, "--at")
-        expected = _values(expect, "--expect")
-        want = None if value is None else _constant(value, "--value")
+        point = parse_at(at or [])
+        expected = read_answers(expect or [], "--expect")  # one bad answer fails alone
+        want = None if value is None else read_answer(value)
         if not (math.isfinite(tol) and math.isfinite(atol) and tol >= 0 and atol >= 0):
             raise UsageError(f"--tol and --atol must be finite and must not be negative, got "
                              f"--tol {tol:g} --atol {atol:g}")
@@ -618,30 +660,119 @@ def check_answers(
     except AutodiffError as err:
         raise fail(err) from None
     emit(result, format.value, as_json=check_json, as_plain=check_plain, as_table=check_table)
+    if format is not Format.table:  # the table says it under itself
+        sys.stderr.write(refused_notes(result))
     if not result.ok:
         raise typer.Exit(1)
 
 
-def _values(specs: list[str] | None, option: str) -> dict[str, float]:
-    """NAME=VALUE,... as --at reads them, errors naming the option they came from."""
-    from .values import parse_at
+def _budget(seconds: float | None) -> float:
+    """--budget's seconds, or the default; a UsageError unless finite and positive."""
+    from .limits import BUDGET
+
+    if seconds is None:
+        return BUDGET
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise UsageError(f"--budget must be a finite number of seconds > 0, got {seconds:g}")
+    return seconds
+
+
+class GradeFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+@app.command(name="grade", epilog="Examples:  autodiff grade examples/grader/problems.json "
+             "examples/grader/submissions.jsonl   |   autodiff grade problems.json "
+             "answers.csv --out results/   |   autodiff grade problems.json "
+             "submissions.jsonl --format json")
+def grade_class(
+    problems: Annotated[Path, typer.Argument(
+        metavar="PROBLEMS", help='The problems: a JSON list [{"id", "expr", "at", "ask"?, '
+        '"points"?, ...}] (the README\'s section on grade).', show_default=False,
+        dir_okay=False)],
+    submissions: Annotated[str, typer.Argument(
+        metavar="SUBMISSIONS", help='The answers: JSON lines {"student", "problem", "value", '
+        '"gradient", ...}, or a CSV (a file named *.csv) with a row per student and a column '
+        'per answer ("p1.value", "p1.d/dx"); "-" reads JSON lines from standard input.',
+        show_default=False)],
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write a Gradescope results.json per student (DIR/<student>.json) and "
+        "DIR/summary.csv here.", show_default=False, file_okay=False)] = None,
+    format: Annotated[GradeFormat, typer.Option(
+        "--format", help="table for people; json: every answer of every student; csv: "
+        "summary.csv.")] = GradeFormat.table,
+    budget: Annotated[float | None, typer.Option(
+        "--budget", metavar="SECONDS", help="The work each submission line may do, estimated "
+        "before it runs (default 1 second).", show_default=False)] = None,
+) -> None:
+    """Grade a class: every student's answers to every problem, each answer a test.
+
+    Exit 0 when every line of SUBMISSIONS was read, 1 when some were not (each is said on
+    standard error, the rest is graded), 2 for a usage error (PROBLEMS, options)."""
+    from .grade import grade, load_problems
+    from .limits import bounded_lines, read_text
+    from .render import emit
+    from .render.grade import grade_csv, grade_json, grade_table, issue_lines, progress_lines
 
     try:
-        return parse_at(specs or [])
-    except UsageError as err:
-        if option != "--at":
-            err.message = err.message.replace("--at", option, 1)
-            err.hint = err.hint.replace("--at", option)
-        raise
-
-
-def _constant(text: str, option: str) -> float:
-    from .values import constant
-
-    try:
-        return float(constant(text))
+        seconds = _budget(budget)
+        try:
+            with problems.open(encoding="utf-8") as source:
+                text = read_text(source, str(problems))
+        except (OSError, UnicodeDecodeError) as err:
+            raise UsageError(f"cannot read {problems}: "
+                             f"{getattr(err, 'strerror', None) or err}") from None
+        key = load_problems(text, str(problems))
+        stream, size = _submissions(submissions)
+        with stream, progress_lines(bounded_lines(stream), size, Path(submissions).name) as lines:
+            report = grade(key, lines, submissions.lower().endswith(".csv"), seconds)
+        if out is not None:
+            _write_results(out, report)
     except AutodiffError as err:
-        raise UsageError(f"{option}: {err.message}", text, err.span, hint=err.hint) from None
+        raise fail(err) from None
+    emit(report, "plain" if format is GradeFormat.csv else format.value, as_json=grade_json,
+         as_plain=grade_csv, as_table=grade_table)
+    if report.issues:
+        sys.stdout.flush()
+        sys.stderr.write(issue_lines(report, "standard input" if submissions == "-" else
+                                     submissions))
+        raise typer.Exit(1)
+
+
+def _submissions(path: str) -> "tuple[TextIO, int]":
+    """The stream of SUBMISSIONS ("-": standard input) and its size in characters, near
+    enough (0 if unknown); bytes that are not UTF-8 read as U+FFFD, for the line to fail."""
+    import os
+
+    if path == "-":
+        if hasattr(sys.stdin, "reconfigure"):
+            sys.stdin.reconfigure(errors="replace")
+        return sys.stdin, 0
+    try:
+        stream = open(path, encoding="utf-8-sig", errors="replace",  # noqa: SIM115
+                      newline="")  # the caller closes it
+        return stream, os.fstat(stream.fileno()).st_size
+    except OSError as err:
+        raise UsageError(f"cannot read {path}: {err.strerror or err}") from None
+
+
+def _write_results(out: Path, report: "ClassReport") -> None:
+    """DIR/summary.csv, DIR/issues.csv (if any), and a Gradescope results.json each."""
+    from .render import to_json
+    from .render.grade import grade_csv, issues_csv, result_files
+
+    files = [("summary.csv", grade_csv(report))]
+    if report.issues:
+        files.append(("issues.csv", issues_csv(report)))
+    files += [(name, to_json(data) + "\n") for name, data in result_files(report)]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, body in files:
+            (out / name).write_text(body, encoding="utf-8", newline="")
+    except OSError as err:
+        raise UsageError(f"cannot write to {out}: {err.strerror or err}") from None
 
 
 @app.command(epilog="Examples:  autodiff quiz --count 30 --seed 7 --out quiz   |   "

@@ -16,11 +16,14 @@ import math
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .engine import Edge, Graph, State
 from .errors import AutodiffError, ShapeError, UsageError
 from .modes import MODES
+
+if TYPE_CHECKING:
+    from .limits import Budget
 
 Value = Any  # a float, or a numpy array
 
@@ -118,23 +121,36 @@ class Cache:
 
 
 def compile(source: str, variables: Iterable[str]) -> Graph:
-    """Parse and lower `source`, with `variables` as its inputs. Raises AutodiffError."""
+    """Parse and lower `source`, with `variables` as its inputs. Raises AutodiffError;
+    warns (AutodiffWarning) where implicit multiplication reads ambiguously."""
+    from .errors import warn
     from .lower import lower
-    from .parse import parse
+    from .parse import ambiguities, parse
 
-    return lower(parse(source), variables)
+    program = parse(source)
+    for problem in ambiguities(program):
+        warn(problem.message, source, problem.span,
+             hint="write * or parentheses to say which you mean")
+    return lower(program, variables)
 
 
 def prepare(source: str, at: Mapping[str, Value] | None = None,
             wrt: Iterable[str] | None = None, *, seed_grad: Value = None,
-            random_seed: int = 0, cache: Cache | None = None, option: str = "--wrt"
-            ) -> Prepared:
+            random_seed: int = 0, cache: Cache | None = None, option: str = "--wrt",
+            budget: Budget | None = None, what: str = "") -> Prepared:
     """Compile source with the names of `at` as its variables, check their values (finite
     numbers or rectangular arrays of them) and the variables asked for (all if wrt is None).
-    Raises AutodiffError."""
+    With a budget (untrusted input), the graph's estimated work is spent from it before
+    anything runs (LimitError, naming `what`, if it does not fit). Raises AutodiffError."""
     point = {name: checked(name, x) for name, x in (at or {}).items()}
     names = tuple(point)
     graph = cache.compile(source, names) if cache is not None else compile(source, names)
+    if graph.defaults:  # the program's own leaves (x = -4) are variables too
+        point = {n: point[n] if n in point else graph.defaults[n] for n in graph.variables}
+    if budget is not None:
+        from .limits import graph_work
+
+        budget.spend(graph_work(graph, point), what)
     order = wanted(list(graph.variables), wrt, option)
     if seed_grad is not None:
         seed_grad = plain(checked("--seed-grad", seed_grad))

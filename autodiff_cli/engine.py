@@ -65,6 +65,7 @@ class Graph:
         self.spans: list[Span | None] = []
         self.consts: list[Value] = []  # the value of each constant node (0.0 elsewhere)
         self.variables: dict[str, int] = {}  # name -> node, in order of first appearance
+        self.defaults: dict[str, Value] = {}  # the values a program assigns its leaves
         self._output = -1
         self._output_name = ""
         self.makes_arrays = False  # an op makes an array, or a constant is one
@@ -89,9 +90,15 @@ class Graph:
             self.makes_arrays = True
         return len(self.ops) - 1
 
-    def variable(self, name: str, span: Span | None = None) -> int:
+    def variable(self, name: str, span: Span | None = None, value: Value = None) -> int:
+        """The node of variable `name`; with a value, the one it has unless a point gives
+        another (a program's x = -4)."""
         if name not in self.variables:
             self.variables[name] = self.add(VAR, (), span, name)
+            if value is not None:
+                self.defaults[name] = value
+                if not isinstance(value, float):
+                    self.makes_arrays = True
         return self.variables[name]
 
     def constant(self, value: Value, span: Span | None = None, label: str = "") -> int:
@@ -124,6 +131,7 @@ class Graph:
         g.ops, g.args, g.labels = list(self.ops), list(self.args), list(self.labels)
         g.spans, g.consts = list(self.spans), list(self.consts)
         g.variables, g.makes_arrays = dict(self.variables), self.makes_arrays
+        g.defaults = dict(self.defaults)
         g._output, g._output_name = self._output, self._output_name
         return g
 
@@ -262,7 +270,7 @@ class State:
         self.values: list[Value] = list(graph.consts)
         arrays = graph.makes_arrays
         for name, i in graph.variables.items():
-            x = point[name]
+            x = point[name] if name in point else graph.defaults[name]
             if isinstance(x, (int, float)):
                 self.values[i] = float(x)
             else:
@@ -541,9 +549,10 @@ class State:
         return text if len(text) <= 40 else text[:18] + " … " + text[-18:]
 
     def _inputs(self, i: int, at: tuple[int, ...] | None = None) -> str:
-        """The inputs of node i as the user wrote them, with their values: "x = 0,
-        a + b = 2"; arrays by their entry at index `at` of the (broadcast) output, as
-        "X[1, 2] = -1", or else by their shape. Number constants are left out."""
+        """" at " and the inputs of node i as the user wrote them, with their values:
+        " at x = 0, a + b = 2"; arrays by their entry at index `at` of the (broadcast)
+        output, as " at X[1, 2] = -1", or else by their shape. Number constants are left
+        out ("" if nothing is left)."""
         from .render.numbers import human
 
         def show(a: int) -> str:
@@ -560,7 +569,7 @@ class State:
         graph = self.graph
         shown = [show(a) for a in dict.fromkeys(graph.args[i])
                  if not (graph.ops[a] is CONST and isinstance(self.values[a], float))]
-        return ", ".join(shown) if shown else "constant inputs"
+        return " at " + ", ".join(shown) if shown else ""
 
     def _filled(self, text: str, i: int) -> str:
         """An op's domain or note, over {x} and {y}, with the user's names put in."""
@@ -602,7 +611,7 @@ class State:
             fn = implementation(op)
             at = self._bad_entry(i, lambda x, y, z: fn(x, y) if len(graph.args[i]) > 1
                                  else fn(x))
-        return MathError(f"{self._where(i)}: {what} at {self._inputs(i, at)}", graph.source,
+        return MathError(f"{self._where(i)}: {what}{self._inputs(i, at)}", graph.source,
                          graph.spans[i])
 
     def _shape_error(self, i: int, exc: Exception) -> ShapeError:
@@ -638,7 +647,7 @@ class State:
             wrt = f" with respect to {self._input_text(args[bad[0]])}"
         notes = [op.hints[k] for k in bad if op.hints[k]] if op.hints else [op.note]
         return MathError(
-            f"{self._where(i)}: the derivative{wrt} is not finite at {self._inputs(i, at)}",
+            f"{self._where(i)}: the derivative{wrt} is not finite{self._inputs(i, at)}",
             graph.source, graph.spans[i],
             hint=self._filled(notes[0], i) if notes else "")
 

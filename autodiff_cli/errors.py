@@ -63,6 +63,22 @@ class MathError(AutodiffError):
     exit_code = 1
 
 
+class AutodiffWarning(UserWarning):
+    """Something that works but may not be what was meant (an ambiguous reading, a value
+    nobody uses): the command still succeeds; the CLI shows it on stderr (not with -q)."""
+
+    def __init__(self, message: str, source: str = "", span: Span | None = None,
+                 hint: str = "") -> None:
+        super().__init__(message)
+        self.message, self.source, self.span, self.hint = message, source, span, hint
+
+
+def warn(message: str, source: str = "", span: Span | None = None, hint: str = "") -> None:
+    import warnings
+
+    warnings.warn(AutodiffWarning(message, source, span, hint), stacklevel=3)
+
+
 def column_of(source: str, offset: int) -> int:
     line_start = source.rfind("\n", 0, offset) + 1
     return offset - line_start + 1

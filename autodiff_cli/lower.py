@@ -30,20 +30,31 @@ def _lower(program: ast.Program, variables: Iterable[str]) -> Graph:
     env: dict[str, int] = {}
     problems: list[Problem] = []
     unbound: dict[str, Problem] = {}
+    versions: dict[str, int] = {}  # name -> how often it was assigned
     for stmt in program.stmts:
         if isinstance(stmt, ast.Assign):
-            if stmt.name in env:
-                problems.append(Problem(f"{stmt.name} is assigned twice", stmt.name_span))
-            elif stmt.name in bound:
+            name = stmt.name
+            if stmt.augmented and name not in env:
+                problems.append(Problem(f"{name} is updated before it is assigned",
+                                        stmt.name_span))
+            elif not stmt.augmented and name in env:
+                problems.append(Problem(f"{name} is assigned twice", stmt.name_span))
+            elif name in bound:
                 problems.append(Problem(
-                    f"{stmt.name} is assigned here and also given a value with --at",
+                    f"{name} is assigned here and also given a value with --at",
                     stmt.name_span))
-            node = _lower_expr(stmt.expr, graph, env, bound, assigned_anywhere, problems,
-                               unbound)
+            if not stmt.augmented and name not in env and _constant(stmt.expr, env, bound):
+                # x = -4: a leaf with a gradient, as micrograd's Value(-4.0)
+                node = graph.variable(name, stmt.name_span,
+                                      _value(stmt.expr, graph.source))
+            else:
+                node = _lower_expr(stmt.expr, graph, env, bound, assigned_anywhere, problems,
+                                   unbound)
             if node >= 0:
-                graph.name(node, stmt.name)
-                graph.set_output(node, stmt.name)
-            env[stmt.name] = node  # -1 after an error: later uses add no errors of their own
+                versions[name] = versions.get(name, 0) + 1
+                graph.name(node, name + "'" * (versions[name] - 1))  # c, then c' after c +=
+                graph.set_output(node, name)
+            env[name] = node  # -1 after an error: later uses add no errors of their own
         else:
             node = _lower_expr(stmt, graph, env, bound, assigned_anywhere, problems, unbound)
             if node >= 0:
@@ -56,8 +67,22 @@ def _lower(program: ast.Program, variables: Iterable[str]) -> Graph:
         if unbound:
             hint = "give values with --at, e.g. --at " + ",".join(f"{n}=1" for n in unbound)
         raise NameError_(first.message, src, first.span, hint=hint, more=more)
-    graph.order_variables([*(n for n in graph.variables if n in used), *unused])
+    graph.order_variables([*(n for n in graph.variables if n not in unused), *unused])
+    for name in unused:
+        _unused(name, sorted(used), src)
     return graph.freeze()
+
+
+def _unused(name: str, used: list[str], source: str) -> None:
+    """Warn that a given value is not used: a typo hides behind a gradient of 0."""
+    import difflib
+
+    from .errors import warn
+
+    close = difflib.get_close_matches(name, used, n=1, cutoff=0.0)
+    hint = f"did you mean {close[0]}?" if close else ""
+    warn(f"{name} is given a value but the expression does not use it (its gradient is 0)",
+         hint=hint)
 
 
 def _lower_expr(root: ast.Expr, graph: Graph, env: dict[str, int], bound: list[str],
@@ -172,6 +197,32 @@ def _array_value(root: ast.Array, source: str) -> object:
         return np.array(top, dtype=float)
     except ValueError:
         raise UsageError(f"ragged matrix literal: {_ragged(root)}", source, root.span) from None
+
+
+def _constant(expr: ast.Expr, env: dict[str, int], bound: list[str]) -> bool:
+    """Whether expr is a constant expression: numbers, literals, pi and e and functions of
+    them, nothing that names a variable or draws an array (randn, zeros)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name):
+            if node.id in env or node.id in bound or node.id not in CONSTANTS:
+                return False
+        elif isinstance(node, ast.Call):
+            if OPS[node.op].creates:
+                return False
+            stack.extend(node.args)
+        elif isinstance(node, ast.Array):
+            stack.extend(node.items)
+    return True
+
+
+def _value(expr: ast.Expr, source: str) -> object:
+    """The value of a constant expression of the program."""
+    sub = Graph(source)
+    out = _lower_expr(expr, sub, {}, [], set(), [], {})
+    sub.set_output(out)
+    return sub.at({}).forward()
 
 
 def _entry(item: ast.Expr, source: str) -> float:

@@ -16,7 +16,7 @@ from typing import Any
 from lark import Lark, Transformer
 
 from . import ast
-from .errors import ArityError, AutodiffError, NameError_, ParseError, Span
+from .errors import ArityError, AutodiffError, NameError_, ParseError, Problem, Span
 from .gcpause import paused_gc
 from .ops import FUNCTIONS, lookup
 
@@ -24,7 +24,8 @@ from .ops import FUNCTIONS, lookup
 TERMINALS = {
     "NUMBER": "a number", "NAME": "a name", "FUNC": "a function", "LPAR": "'('",
     "RPAR": "')'", "LBRACKET": "'['", "RBRACKET": "']'", "PLUS": "'+'", "MINUS": "'-'",
-    "STAR": "'*'", "SLASH": "'/'", "AT": "'@'", "POW": "'^'", "EQUAL": "'='", "COMMA": "','",
+    "STAR": "'*'", "SLASH": "'/'", "AT": "'@'", "POW": "'^'", "EQUAL": "'='",
+    "AUGMENT": "'+=', '-=', '*=' or '/='", "COMMA": "','",
     "DOT_T": "'.T'", "SEP": "';' or a new line", "$END": "the end of the input",
 }
 
@@ -82,6 +83,15 @@ class _Build(Transformer):  # type: ignore[type-arg]
         name, _eq, expr = children
         return ast.Assign(str(name), (name.start_pos, name.end_pos), expr, name.start_pos,
                           expr.end)
+
+    def augassign(self, children: list[Any]) -> ast.Assign:
+        name, tok, expr = children
+        span = (name.start_pos, name.end_pos)
+        op = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}[str(tok)]
+        target = ast.Name(str(name), *span)
+        return ast.Assign(str(name), span, ast.Call(op, (target, expr), name.start_pos,
+                                                    expr.end), name.start_pos, expr.end,
+                          augmented=True)
 
     add = _binary("add")
     sub = _binary("sub")
@@ -264,6 +274,63 @@ def parse(source: str) -> ast.Program:
         raise ParseError("empty expression", source, (0, 1),
                          hint="give an expression such as \"(a+b)*(b+1)\"")
     return ast.Program(stmts, source)
+
+
+def ambiguities(program: ast.Program) -> list[Problem]:
+    """Implicit multiplications that read differently to a person than to the grammar:
+    1/2x is 1/(2x), 2^3x is (2^3)x, x^-2x is (x^-2)x, 2e-x is 2e - x."""
+    src = program.source
+    found: list[Problem] = []
+
+    def implicit(node: ast.Expr) -> bool:
+        if not (isinstance(node, ast.Call) and node.op == "mul" and src[node.start] != "("):
+            return False
+        left, right = node.args
+        return "*" not in src[left.end:right.start]
+
+    def bare(node: ast.Expr) -> bool:  # not in parentheses of its own
+        return src[node.start] != "("
+
+    stack: list[ast.Expr] = [s.expr if isinstance(s, ast.Assign) else s
+                             for s in program.stmts]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Call):
+            stack.extend(node.args)
+            text = src[node.start:node.end]
+            if node.op == "div" and implicit(node.args[1]):
+                x, y = node.args[1].args  # type: ignore[attr-defined]
+                found.append(Problem(
+                    f"{text} reads as {src[node.args[0].start:node.args[0].end]}/"
+                    f"({src[x.start:y.end]}): implicit multiplication binds tighter than /",
+                    (node.start, node.end)))
+            elif implicit(node) and isinstance(node.args[0], ast.Call) and \
+                    node.args[0].op == "pow" and bare(node.args[0]):
+                base = node.args[0]
+                found.append(Problem(
+                    f"{text} reads as ({src[base.start:base.end]})*"
+                    f"{src[node.args[1].start:node.args[1].end]}: the power ends before "
+                    "the implicit product", (node.start, node.end)))
+            elif node.op in ("add", "sub") and _scientific(src, node.args[0]):
+                left, right = node.args
+                sign = "-" if node.op == "sub" else "+"
+                found.append(Problem(
+                    f"{text} reads as {src[left.start:left.end - 1]}*e {sign} "
+                    f"{src[right.start:right.end]}: e is the constant 2.718..., not an "
+                    "exponent", (node.start, node.end)))
+        elif isinstance(node, ast.Array):
+            stack.extend(node.items)
+    found.sort(key=lambda p: p.span or (0, 0))
+    return found
+
+
+def _scientific(src: str, node: ast.Expr) -> bool:
+    """Whether node is a number times e written like a number's exponent: the 2e of 2e-x."""
+    if not (isinstance(node, ast.Call) and node.op == "mul"):
+        return False
+    num, name = node.args
+    return (isinstance(num, ast.Num) and isinstance(name, ast.Name) and name.id == "e"
+            and num.end == name.start and src[name.end:name.end + 1] in ("-", "+"))
 
 
 def _expected(names: set[str] | frozenset[str] | list[str] | None) -> str:

@@ -1,13 +1,19 @@
 """--at NAME=VALUE,... : split at top-level commas; each value a constant expression
-(3, pi/4, [[1, 2], [3, 4]], 0.1*randn(3, 3)) or the path of a CSV file of numbers."""
+(3, pi/4, [[1, 2], [3, 4]], 0.1*randn(3, 3)) or the path of a CSV file of numbers.
+
+Values from untrusted input (a --batch line, a submission) are read with files=False, which
+refuses file names without opening anything, and with a limits.Budget for their work."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import AutodiffError, LimitError, NameError_, UsageError
+
+if TYPE_CHECKING:
+    from .limits import Budget
 
 Value = Any  # a float, or a numpy array
 
@@ -37,33 +43,54 @@ def split_top_level(text: str, sep: str = ",") -> list[tuple[int, str]]:
     return pieces
 
 
-def constant(text: str, random_key: tuple[int, ...] = (0,)) -> Value:
+def constant(text: str, random_key: tuple[int, ...] = (0,),
+             budget: Budget | None = None) -> Value:
     """The value of a constant expression such as pi/4, -2, [1, 2, 3] or randn(3, 3);
-    randn draws from the stream named by random_key."""
+    randn draws from the stream named by random_key. With a budget, its parse and its
+    evaluation each spend their estimate first (LimitError if it does not fit)."""
     from . import ast
     from .lower import lower
     from .parse import parse
 
+    if budget is not None:
+        budget.source(text, "the value")
     program = parse(text)
     if len(program.stmts) != 1 or isinstance(program.stmts[0], ast.Assign):
         raise UsageError("a value must be one expression, not a program", text,
                          (0, len(text)), hint="for example --at a=3,b=pi/4")
-    return lower(program, ()).at({}, random_key).forward()
+    graph = lower(program, ())
+    if budget is not None:
+        from .limits import graph_work
+
+        budget.spend(graph_work(graph, {}), "the value")
+    return graph.at({}, random_key).forward()
 
 
 def is_csv(text: str) -> bool:
     return text.strip().lower().endswith(".csv")
 
 
-def value(text: str, random_key: tuple[int, ...] = (0,)) -> Value:
-    """A CSV file's matrix if text names one, else the constant expression's value."""
-    return load_csv(text.strip()) if is_csv(text) else constant(text, random_key)
+NO_FILES = ("file names are not read from this input: a value here is a number or a "
+            "constant expression")
 
 
-def parse_at(specs: Iterable[str], seed: int = 0) -> dict[str, Value]:
+def value(text: str, random_key: tuple[int, ...] = (0,), files: bool = True,
+          budget: Budget | None = None) -> Value:
+    """A CSV file's matrix if text names one (and files is true: else a UsageError, and
+    nothing is opened), else the constant expression's value."""
+    if is_csv(text):
+        if not files:
+            raise UsageError(NO_FILES, hint=VALUE_HINT)
+        return load_csv(text.strip())
+    return constant(text, random_key, budget)
+
+
+def parse_at(specs: Iterable[str], seed: int = 0, *, files: bool = True,
+             budget: Budget | None = None) -> dict[str, Value]:
     """{"a": 3.0, "b": 2.0} from ["a=3,b=2"]; a name given twice is an error (in one spec
     or in two). randn in the value of NAME draws from a stream of its own, named by
-    (seed, NAME)."""
+    (seed, NAME). Untrusted specs: files=False refuses CSV file names unread, budget
+    bounds the work."""
     values: dict[str, Value] = {}
     for spec in specs:
         for offset, piece in split_top_level(spec):
@@ -84,7 +111,7 @@ def parse_at(specs: Iterable[str], seed: int = 0) -> dict[str, Value]:
                                  (at, at + len(name)), hint="give each name one value")
             start = offset + len(piece) - len(rhs)
             try:
-                values[name] = value(rhs, (seed, 1, *map(ord, name)))
+                values[name] = value(rhs, (seed, 1, *map(ord, name)), files, budget)
             except AutodiffError as err:
                 span = err.span or (0, len(rhs))
                 message, hint = err.message, err.hint

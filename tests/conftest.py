@@ -287,3 +287,17 @@ VALID_SEEDS = (
     "t = sigmoid(a)\nu = tanh(t) # comment\nt*u",
     "exp(a) / (1 + e^b) * pi",
 )
+
+
+def without_warnings(stderr: str) -> str:
+    """stderr less the warnings a command may print before its result or error (a
+    "warning:" line, the source and caret lines under it, its hint)."""
+    kept, skipping = [], False
+    for line in stderr.splitlines(keepends=True):
+        if line.startswith("warning: "):
+            skipping = True
+        elif skipping and not line.startswith(("  ", "hint: ")):
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    return "".join(kept)

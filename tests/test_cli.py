@@ -124,6 +124,28 @@ def test_json_keeps_unicode(cli: Any) -> None:
     assert strict_json(out)["gradient"] == {"θ": 6.0}
 
 
+def test_an_unused_value_is_a_warning_naming_the_closest_name(cli: Any) -> None:
+    r = cli("grad", "x^2 + yy", "--at", "x=1,yy=2,yz=3")
+    assert r.exit_code == 0
+    assert r.stderr == ("warning: yz is given a value but the expression does not use it "
+                        "(its gradient is 0)\nhint: did you mean yy?\n")
+    assert ok(cli("-q", "grad", "x^2 + yy", "--at", "x=1,yy=2,yz=3"))
+
+
+@pytest.mark.parametrize(("expr", "reading"), [
+    ("1/2x", "1/2x reads as 1/(2x)"), ("x/2x", "x/2x reads as x/(2x)"),
+    ("2^3x", "2^3x reads as (2^3)*x"), ("x^-2x", "x^-2x reads as (x^-2)*x"),
+    ("2e-x", "2e-x reads as 2*e - x"),
+])
+def test_ambiguous_implicit_products_warn_and_still_succeed(cli: Any, expr: str,
+                                                            reading: str) -> None:
+    r = cli("grad", expr, "--at", "x=2")
+    assert r.exit_code == 0 and r.stderr.startswith(f"warning: {reading}")
+    assert ok(cli("--quiet", "grad", expr, "--at", "x=2"))
+    for clear in ("x/2", "(1/2)x", "1/(2x)", "2^(3x)", "2*e - x", "2e-3*x"):
+        assert ok(cli("grad", clear, "--at", "x=2"))
+
+
 @pytest.mark.parametrize(
     ("expr", "at", "order"),
     [
@@ -135,10 +157,10 @@ def test_json_keeps_unicode(cli: Any) -> None:
 )
 def test_variables_in_order_of_first_appearance(cli: Any, expr: str, at: str,
                                                order: list[str]) -> None:
-    data = strict_json(ok(cli("grad", expr, "--at", at, "--format", "json")).stdout)
+    data = strict_json(ok(cli("-q", "grad", expr, "--at", at, "--format", "json")).stdout)
     assert list(data["at"]) == order
     assert list(data["gradient"]) == order
-    plain = ok(cli("grad", expr, "--at", at, "--format", "plain")).stdout
+    plain = ok(cli("-q", "grad", expr, "--at", at, "--format", "plain")).stdout
     assert [line.split()[0] for line in plain.splitlines()[1:]] == order
 
 

@@ -15,6 +15,7 @@ from conftest import REPO, subprocess_env
 
 SLIDE = "b = 4*a; c = b + 3; d = a + 2; e = c*d"
 HOUSES = str(REPO / "examples" / "houses.csv")
+GRADER = REPO / "examples" / "grader"
 BATCH = "\n".join(json.dumps(line) for line in [
     {"id": 1, "expr": "(a+b)*(b+1)", "at": {"a": 3, "b": 2}},
     {"id": "two", "expr": "x*y + sin(x)", "at": "x=pi/4,y=2", "wrt": ["y", "x"]},
@@ -47,6 +48,9 @@ COMMANDS: list[list[str]] = [
     ["diff", "exp(-x^2)*θ", "--order", "2", "--format", "json"],
     ["check", "(a+b)*(b+1)", "--at", "a=3,b=2", "--expect", "a=3,b=7", "--value", "15"],
     ["check", "(a+b)*(b+1)", "--at", "a=3,b=2", "--expect", "a=3,b=8", "--format", "json"],
+    ["grade", str(GRADER / "problems.json"), str(GRADER / "submissions.jsonl")],
+    ["grade", str(GRADER / "problems.json"), str(GRADER / "submissions.jsonl"), "--format",
+     "json"],
     ["train-gate", "xor", "--seed", "3"],
     ["train-gate", "xor", "--seed", "5", "--hidden", "4,4", "--format", "json"],
     ["train-gate", "--table", "1,0,1,1", "--hidden", "0", "--activation", "relu",

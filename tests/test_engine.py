@@ -6,6 +6,7 @@ import math
 import sys
 
 import pytest
+from conftest import REPO
 
 from autodiff_cli import AutodiffError, MathError, compile, grad
 from autodiff_cli.errors import NameError_, UsageError
@@ -340,3 +341,41 @@ def test_wrt_needs_only_the_requested_derivatives(text: str, at: dict[str, float
 
 def test_math_error_is_an_autodiff_error() -> None:
     assert issubclass(MathError, AutodiffError)
+
+
+# -- micrograd's own test programs, in our language --------------------------------------
+
+MICROGRAD = REPO / "examples" / "micrograd"
+
+
+def test_micrograd_sanity_check_as_written() -> None:
+    """x = -4 is a leaf with a gradient, as micrograd's Value(-4.0)."""
+    r = grad((MICROGRAD / "sanity.txt").read_text("utf-8"))
+    assert r.value == -20.0 and r.gradient == {"x": 46.0}
+
+
+def test_micrograd_more_ops_as_written() -> None:
+    """c += ... gives c a new value (a new node); the old one keeps its uses."""
+    r = grad((MICROGRAD / "more_ops.txt").read_text("utf-8"))
+    assert round(r.value, 4) == 24.7041
+    assert {k: round(v, 4) for k, v in r.gradient.items()} == {"a": 138.8338, "b": 645.5773}
+    forward = grad((MICROGRAD / "more_ops.txt").read_text("utf-8"), mode="forward")
+    assert forward.gradient == pytest.approx(r.gradient, rel=1e-14)
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("c += 1", "c is updated before it is assigned"),
+    ("c = 1; c = 2", "c is assigned twice"),
+    ("c = x; c += x; c = 3", "c is assigned twice"),
+])
+def test_updates_need_a_value_and_plain_assignment_stays_once(source: str,
+                                                               message: str) -> None:
+    with pytest.raises(NameError_, match=message):
+        grad(source, x=1.0)
+
+
+def test_a_constant_assignment_is_a_leaf_but_randn_is_not() -> None:
+    assert grad("w = 2; w*x", x=3.0).gradient == {"w": 3.0, "x": 2.0}
+    assert grad("W = [[1, 2]]; sum(W)").gradient["W"].tolist() == [[1.0, 1.0]]
+    assert list(grad("R = randn(2, 2); sum(R*x)", x=1.0).gradient) == ["x"]
+    assert list(grad("k = x*2; k + 1", x=1.0).gradient) == ["x"]  # k depends on x

@@ -365,8 +365,10 @@ def test_non_finite_values_typed_by_the_user_are_refused(cli: Any, value: str,
                     ["check", "x", "--expect", "x=1"]):
         err = failed(cli(*command, "--at", f"x={value}"), 2)
         assert message in err.splitlines()[0] and "(column " in err.splitlines()[0]
-    err = failed(cli("check", "x", "--at", "x=1", "--expect", f"x={value}"), 2)
-    assert message in err and "--expect" in err
+    # an answer is not an option: check grades it WRONG, with the reason, and goes on
+    r = cli("check", "x", "--at", "x=1", "--expect", f"x={value}", "--format", "plain")
+    assert (r.exit_code, r.stdout) == (1, "x - 1 WRONG\n")
+    assert message in r.stderr and r.stderr.startswith("--expect x: ")
     with pytest.raises(UsageError):
         grad("x", {"x": math.inf})
 
@@ -582,7 +584,7 @@ def test_an_expression_may_start_with_minus(cli: Any, args: list[str], out: str)
     (["grad", "x", "--format", "xml"], "'xml' is not one of"),
     (["grad", "x", "--order", "two"], "valid integer"),
     (["grad", "x", "y"], "unexpected extra argument"),
-    (["gard", "x"], "No such command 'gard'. Did you mean 'grad'?"),
+    (["gard", "x"], "No such command 'gard'. Did you mean 'grad'"),  # or 'grade'
     (["grad", "-f"], "Option '-f' requires an argument"),
 ])
 def test_usage_errors_are_one_plain_line_and_a_hint(cli: Any, args: list[str],

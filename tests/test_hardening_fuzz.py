@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from conftest import without_warnings
 from hypothesis import event, given, note
 from hypothesis import strategies as st
 from strategies import (
@@ -187,13 +188,13 @@ def check_run(cli: Any, args: list[str], stdin: str | None, fmt: str) -> Any:
     assert not unsafe_for_terminal(result.stdout), unsafe_for_terminal(result.stdout)
     assert not unsafe_for_terminal(result.stderr), unsafe_for_terminal(result.stderr)
     if result.exit_code == 0:
-        assert result.stderr == ""
+        assert without_warnings(result.stderr) == ""
         if fmt in ("json", "jsonl"):  # jsonl: JSON lines, maybe none
             lines = result.stdout.splitlines()
             assert lines or fmt == "jsonl"
             assert all(finite_numbers(json.loads(line)) for line in lines)
-    elif result.stderr:
-        assert result.stderr.startswith("error: ")
+    elif without_warnings(result.stderr):
+        assert without_warnings(result.stderr).startswith("error: ")
     return result
 
 
@@ -216,7 +217,7 @@ def test_every_command_exits_cleanly(cli: Any, cmd: tuple[list[str], str | None,
             grad(source, parse_at([a for k, a in itertools.pairwise(args) if k == "--at"]))
         except AutodiffError as err:
             located = err.span is not None and err.source != ""  # empty input: no column
-            assert ("column" in result.stderr.splitlines()[0]) == located, \
+            assert ("column" in without_warnings(result.stderr).splitlines()[0]) == located, \
                 (err.message, result.stderr)
 
 
@@ -234,7 +235,8 @@ def test_numeric_edges_are_numbers_or_located_math_errors(cli: Any, text: str, x
     fmt = "json" if "json" in cmd else "table"
     at = [] if cmd[0] == "diff" else ["--at", f"{POINT},x={x}"]
     result = check_run(cli, [*cmd, text, *at], None, fmt)
-    first = result.stderr.splitlines()[0] if result.stderr else ""
+    said = without_warnings(result.stderr)
+    first = said.splitlines()[0] if said else ""
     if result.exit_code == 1 and first.startswith("error: ") and cmd[0] != "check" and \
             "gradient check failed" not in first:
         assert "column" in first or first.startswith("error: a higher derivative"), first

@@ -313,7 +313,7 @@ def test_train_gate_page(chrome: Any, tmp_path: Path) -> None:
 def test_odd_graphs_render_and_step(chrome: Any, tmp_path: Path, args: list[str]) -> None:
     errors: list[str] = []
     page = open_page(chrome, page_of(["trace", *args], tmp_path), errors)
-    doc = json.loads(invoke(["trace", *args, "--format", "json"]).output)
+    doc = json.loads(invoke(["trace", *args, "--format", "json"]).stdout)
     key = "tangent" if "forward" in args else "grad"
     assert [(n["id"], n["value"], n[key]) for n in nodes_on_page(page)] == \
         [(d["id"], d["value"], d[key]) for d in doc["nodes"]]

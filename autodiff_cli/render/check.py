@@ -29,7 +29,16 @@ def verdict(c: AnswerCheck) -> str:
     return f"all {n} answers match" if not wrong else f"{wrong} of {n} answers wrong"
 
 
+def given_text(a: Answer, limit: int = 80) -> str:
+    """The answer as given, for a report: the number, or the text that could not be read
+    (printable, the middle of a long one left out)."""
+    return exact(a.expected) if not a.reason else repr(source_text(a.text, limit))
+
+
 def answer_output(a: Answer) -> str:
+    if a.reason:
+        return (f"wrong: answer {given_text(a)} is refused ({source_text(a.reason, 300)}), "
+                f"computed {exact(a.got)}")
     head = "correct" if a.ok else "wrong"
     return (f"{head}: answer {exact(a.expected)}, computed {exact(a.got)}, "
             f"difference {exact(a.difference)}")
@@ -51,10 +60,18 @@ def check_json(c: AnswerCheck) -> dict[str, Any]:
             "tests": tests}
 
 
+def refused_notes(c: AnswerCheck) -> str:
+    """One line per answer that could not be read, for standard error."""
+    return "".join(f"{'--value' if a.key == 'value' else '--expect ' + a.key}: the answer "
+                   f"{given_text(a)} is refused: {source_text(a.reason, 300)}\n"
+                   for a in c.answers if a.reason)
+
+
 def check_plain(c: AnswerCheck) -> str:
-    """One line per answer: name expected got ok|WRONG."""
-    return "".join(f"{a.key} {exact(a.expected)} {exact(a.got)} {'ok' if a.ok else 'WRONG'}\n"
-                   for a in c.answers)
+    """One line per answer: name expected got ok|WRONG; expected is - for an answer that
+    could not be read."""
+    return "".join(f"{a.key} {'-' if a.reason else exact(a.expected)} {exact(a.got)} "
+                   f"{'ok' if a.ok else 'WRONG'}\n" for a in c.answers)
 
 
 def check_table(c: AnswerCheck, fancy: bool) -> Any:
@@ -74,7 +91,11 @@ def check_table(c: AnswerCheck, fancy: bool) -> Any:
     table.add_column("check", justify="right")
     for a in c.answers:
         mark = Text("ok" if a.ok else "WRONG", style="bold red" if fancy and not a.ok else "")
-        table.add_row(Text(answer_name(c, a)), human(a.expected), human(a.got),
-                      human(a.difference), mark)
+        table.add_row(Text(answer_name(c, a)), Text(given_text(a, 30) if a.reason else
+                                                    human(a.expected)),
+                      human(a.got), "-" if a.reason else human(a.difference), mark)
     head = [Text(source_text(r.expression))] + ([Text(f"at {at}")] if at else [])
-    return Group(*head, Text(""), table, Text(""), Text(f"{verdict(c)}; {tolerance_text(c)}"))
+    notes = [Text(f"{answer_name(c, a)}: the answer {given_text(a)} is refused: "
+                  f"{source_text(a.reason, 300)}") for a in c.answers if a.reason]
+    return Group(*head, Text(""), table, Text(""), *notes,
+                 Text(f"{verdict(c)}; {tolerance_text(c)}"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from ..errors import AutodiffError, Problem, column_of, line_of
+from ..errors import AutodiffError, AutodiffWarning, Problem, column_of, line_of
 
 
 def printable(text: str, newlines: bool = False) -> str:
@@ -44,10 +44,16 @@ def format_error(err: AutodiffError) -> str:
     return "\n".join(blocks)
 
 
-def _problem(source: str, problem: Problem, located: bool) -> str:
+def format_warning(warning: AutodiffWarning) -> str:
+    shown = _problem(warning.source, Problem(warning.message, warning.span), False,
+                     "warning")
+    return shown + (f"\nhint: {printable(warning.hint)}" if warning.hint else "")
+
+
+def _problem(source: str, problem: Problem, located: bool, label: str = "error") -> str:
     message = printable(problem.message)
     if problem.span is None or not source:
-        return f"error: {message}"
+        return f"{label}: {message}"
     start, end = problem.span
     start = min(start, len(source))
     line_no, col = line_of(source, start), column_of(source, start)
@@ -59,7 +65,7 @@ def _problem(source: str, problem: Problem, located: bool) -> str:
     shown = printable(shown)
     caret = " " * cells(shown[:offset]) + "^" * max(1, cells(shown[offset:offset + width]))
     where = "" if located else f" ({where})"
-    return f"error: {message}{where}\n  {head}{shown}\n  {' ' * len(head)}{caret}"
+    return f"{label}: {message}{where}\n  {head}{shown}\n  {' ' * len(head)}{caret}"
 
 
 def _window(text: str, index: int, width: int = 72) -> tuple[str, str, int]:

@@ -224,6 +224,15 @@ def _second(name: str, variables: Sequence[str]) -> tuple[str, str]:
                      f"{', '.join(variables)}")
 
 
+def _used(source: str, at: Mapping[str, float]) -> dict[str, float]:
+    """The values of at that the program reads (grade warns of the others)."""
+    from .lower import free_names
+    from .parse import parse
+
+    read = set(free_names(parse(source), at))
+    return {n: v for n, v in at.items() if n in read}
+
+
 def _statements(source: str) -> list[tuple[str, int, int]]:
     """The program's assignments: (name, start, end) in the source."""
     from .ast import Assign
@@ -350,11 +359,12 @@ def _intermediates(d: Draft, pid: str, r: TraceReport) -> list[Part]:
         node = names.get(name)
         if node is None or seen.count(name) > 1 or node.id == r.output or name in d.at:
             continue
+        prefix = d.source[:end]
         parts.append(_part(d, f"{pid}.{name}", f"{d.title}: the value of {name}",
-                           d.source[:end], d.at, ("value",), {"value": name}))
+                           prefix, _used(prefix, d.at), ("value",), {"value": name}))
         rest = d.source[end:]
         cut = d.source[:start] + (rest[1:].lstrip(" ") if rest[:1] in (";", "\n") else rest)
-        at = {**d.at, name: float(node.value)}
+        at = _used(cut, {**d.at, name: float(node.value)})
         ask = f"d/d{name}"
         parts.append(_part(d, f"{pid}.{name}.grad",
                            f"{d.title}: the gradient of {r.output_name} at {name}", cut, at,

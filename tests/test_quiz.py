@@ -572,3 +572,41 @@ def test_cli_writes_the_kinds_asked(tmp_path: Path) -> None:
     assert {p["id"].split(".")[0] for p in problems} == {"q1", "q2"}
     assert any(p["id"] == "q2.step" for p in problems)
     assert (tmp_path / "sheets" / "s02.tex").read_text().startswith("\\documentclass")
+
+
+# -- the round trip: autodiff grade marks the key ---------------------------------------------
+
+def _grade(tmp: Path, key: str = "key.jsonl") -> tuple[int, dict[str, Any], str]:
+    r = runner.invoke(app, ["grade", str(tmp / "problems.json"), str(tmp / key),
+                            "--format", "json"])
+    return r.exit_code, json.loads(r.stdout), r.stderr
+
+
+@pytest.mark.parametrize("difficulty", [1, 2, 3])
+def test_grade_gives_the_key_full_marks(tmp_path: Path, difficulty: int) -> None:
+    r = runner.invoke(app, ["quiz", "--count", "31", "--seed", "12", "--difficulty",
+                            str(difficulty), "--kinds", ",".join(qz.KINDS), "--template",
+                            str(EXAMPLES / "template.json"), "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    code, report, stderr = _grade(tmp_path)
+    assert code == 0 and stderr == "", stderr  # no issue, and no warning either
+    assert report["ok"] and not report["issues"]
+    students = report["students"]
+    assert [s["student"] for s in students] == qz.count_names(31)
+    for s in students:
+        assert s["score"] == s["max_score"] > 6, s["student"]
+        assert {a["status"] for a in s["answers"]} == {"correct"}
+    asked = len(json.loads((tmp_path / "problems.json").read_text()))
+    assert report["lines"] == asked
+
+
+def test_grade_takes_points_off_a_wrong_key_answer(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["quiz", "--count", "2", "--out", str(tmp_path)]).exit_code == 0
+    lines = (tmp_path / "key.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    first["value"] += 1
+    lines[0] = json.dumps(first)
+    (tmp_path / "wrong.jsonl").write_text("\n".join(lines) + "\n")
+    _, report, _ = _grade(tmp_path, "wrong.jsonl")
+    s01, s02 = report["students"]
+    assert s01["score"] == s01["max_score"] - 1 and s02["score"] == s02["max_score"]

@@ -534,10 +534,12 @@ def dag_source(nodes: list[Node], variables: list[str], program: bool) -> str:
     return "\n".join(lines) if program else f"f = {texts[-1][0]}"
 
 
-def draw_graph(rng: Rng, d: int, trace: bool = False) -> Draft:
+def draw_graph(rng: Rng, d: int, shape: Rng, trace: bool = False) -> Draft:
+    """A random program; its size (variables, operations) is the class's, from shape, so
+    every student has as many answers to give."""
     lo, hi = NODES[d]
-    n_vars = rng.choice([1, 2] if d == 1 else [2, 3])
-    total = rng.randint(max(lo, n_vars + 2), hi)
+    n_vars = shape.choice([1, 2] if d == 1 else [2, 3])
+    total = shape.randint(max(lo, n_vars + 2), hi)
     variables = ["a", "b", "c"][:n_vars]
     program = trace or d == 3
     source = dag_source(random_dag(rng, d, n_vars, total - n_vars), variables, program)
@@ -605,7 +607,7 @@ def _loss(loss: str) -> str:
     return "L = (y - t)^2" if loss == "mse" else "L = -(t*log(y) + (1 - t)*log(1 - y))"
 
 
-def draw_neuron(rng: Rng, d: int) -> Draft:
+def draw_neuron(rng: Rng, d: int, shape: Rng) -> Draft:
     source, at, weights, words = _neuron(rng, d)
     prompt = (f"The program is {words}, at the given inputs x, target t and weights. "
               "Compute the loss and its gradient with respect to every weight and bias.")
@@ -615,7 +617,7 @@ def draw_neuron(rng: Rng, d: int) -> Draft:
                  small=SMALL[d])
 
 
-def draw_step(rng: Rng, d: int) -> Draft:
+def draw_step(rng: Rng, d: int, shape: Rng) -> Draft:
     source, at, weights, words = _neuron(rng, d)
     lr = rng.choice([0.1, 0.5, 1.0] if d == 1 else [0.05, 0.1, 0.2, 0.5, 1.0])
     prompt = (f"The program is {words}. Compute the loss and its gradient with respect "
@@ -627,7 +629,7 @@ def draw_step(rng: Rng, d: int) -> Draft:
                  small=SMALL[d])
 
 
-def draw_perceptron(rng: Rng, d: int) -> Draft:
+def draw_perceptron(rng: Rng, d: int, shape: Rng) -> Draft:
     if d == 1:
         w1, w2 = (float(rng.choice([k for k in range(-20, 21, 5) if k])) for _ in range(2))
         b = float(rng.choice(range(-30, 31, 5)))
@@ -645,8 +647,9 @@ def draw_perceptron(rng: Rng, d: int) -> Draft:
                  largest=LARGEST[3], small=0.0, nonzero=False, saturate=True)
 
 
-DRAW: dict[str, Callable[[Rng, int], Draft]] = {
-    "graph": draw_graph, "trace": lambda rng, d: draw_graph(rng, d, trace=True),
+Draw = Callable[[Rng, int, Rng], Draft]  # (the student's numbers, difficulty, the class's)
+DRAW: dict[str, Draw] = {
+    "graph": draw_graph, "trace": lambda rng, d, shape: draw_graph(rng, d, shape, trace=True),
     "neuron": draw_neuron, "perceptron": draw_perceptron, "step": draw_step}
 
 
@@ -802,12 +805,13 @@ def _literal(text: str) -> str:
 
 def student_rng(seed: int, student: str, slot: int, kind: str, difficulty: int) -> Rng:
     """The student's own random numbers for one exercise: from sha256, not hash(), so the
-    same everywhere and every time, and independent of every other student."""
+    same everywhere and every time, and independent of every other student. The student
+    "" is the class: what every student's variant shares (a program's size)."""
     text = f"autodiff quiz\0{seed}\0{student}\0{slot}\0{kind}\0{difficulty}"
     return random.Random(int.from_bytes(hashlib.sha256(text.encode()).digest()[:16], "big"))
 
 
-Maker = tuple[str, Callable[[Rng, int], Draft]]
+Maker = tuple[str, Draw]
 
 
 def exercise(student: str, seed: int, slot: int, maker: Maker, difficulty: int) -> Exercise:
@@ -817,7 +821,7 @@ def exercise(student: str, seed: int, slot: int, maker: Maker, difficulty: int) 
     rng = student_rng(seed, student, slot, label, difficulty)
     why = ""
     for _ in range(MAX_TRIES):
-        draft = draw(rng, difficulty)
+        draft = draw(rng, difficulty, student_rng(seed, "", slot, label, difficulty))
         try:
             return build(draft, f"q{slot}")
         except Unfit as err:
@@ -851,7 +855,7 @@ def make_quiz(students: Sequence[str], *, seed: int = 0, kinds: Sequence[str] | 
     makers: list[Maker] = [(k, DRAW[k]) for k in kinds]
     for k, t in enumerate(templates, 1):
         makers.append((f"template {k}: {t.title}",
-                       lambda rng, d, t=t: draw_template(t, rng, d)))  # type: ignore[misc]
+                       lambda rng, d, _, t=t: draw_template(t, rng, d)))  # type: ignore[misc]
     files = file_names(students)
     sheets = [Sheet(s, f, [exercise(s, seed, slot, m, difficulty)
                            for slot, m in enumerate(makers, 1)])

@@ -297,6 +297,18 @@ def test_variants_differ_between_students(klass: qz.Quiz) -> None:
         assert len(shapes) >= len(klass.sheets) // 2
 
 
+def test_every_student_has_as_many_answers_to_give(klass: qz.Quiz) -> None:
+    """Variants differ in numbers and structure, not in size: the same problems, answers
+    and points for everyone."""
+    sizes = {tuple((len(ex.parts), sum(len(p.ask) for p in ex.parts),
+                    sum(sum(p.points.values()) for p in ex.parts)) for ex in sheet.exercises)
+             for sheet in klass.sheets}
+    assert len(sizes) == 1
+    ids = {tuple((p["id"], len(p["ask"])) for p in problems)
+           for problems in _per_student(klass).values()}
+    assert len(ids) == 1
+
+
 # -- the roster, the seed, the bytes ----------------------------------------------------------
 
 def _per_student(q: qz.Quiz) -> dict[str, list[dict[str, Any]]]:

@@ -306,7 +306,8 @@ def build(d: Draft, pid: str) -> Exercise:
     r = _trace(d.source, d.at, wrt)
     check(r, d)
     out = r.output_name
-    ask = d.ask or ("value", *(f"d/d{v}" for v in r.gradient))
+    names = [v for v in d.at if v in r.gradient] + [v for v in r.gradient if v not in d.at]
+    ask = d.ask or ("value", *(f"d/d{v}" for v in names))
     main = _part(d, pid, d.title, d.source, d.at, ask, _labels(out, ask))
     if d.nonzero and any(x == 0 for a, x in main.answers.items() if a != "value"):
         raise Unfit("a partial derivative asked is 0")
@@ -367,7 +368,7 @@ def _intermediates(d: Draft, pid: str, r: TraceReport) -> list[Part]:
         at = _used(cut, {**d.at, name: float(node.value)})
         ask = f"d/d{name}"
         parts.append(_part(d, f"{pid}.{name}.grad",
-                           f"{d.title}: the gradient of {r.output_name} at {name}", cut, at,
+                           f"{d.title}: {partial(r.output_name, name)}", cut, at,
                            (ask,), {ask: partial(r.output_name, name)}))
     return parts
 

@@ -622,3 +622,26 @@ def test_grade_takes_points_off_a_wrong_key_answer(tmp_path: Path) -> None:
     _, report, _ = _grade(tmp_path, "wrong.jsonl")
     s01, s02 = report["students"]
     assert s01["score"] == s01["max_score"] - 1 and s02["score"] == s02["max_score"]
+
+
+def test_the_readme_example(tmp_path: Path) -> None:
+    """The README's class: its sheet and solution excerpts are the files, and grade gives
+    the scores it shows."""
+    out = tmp_path / "quiz"
+    r = runner.invoke(app, ["quiz", "--students", str(EXAMPLES / "roster.csv"), "--seed", "7",
+                            "--kinds", "graph,trace", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## For instructors: `quiz`"):]
+    sheet = section.split("````markdown\n")[1].split("\n````")[0]
+    assert sheet in (out / "sheets" / "Ada_Lovelace.md").read_text(encoding="utf-8")
+    solution = section.split("```markdown\n")[1].split("\n```")[0]
+    assert solution in (out / "solutions" / "Ada_Lovelace.md").read_text(encoding="utf-8")
+    g = runner.invoke(app, ["grade", str(out / "problems.json"),
+                            str(EXAMPLES / "submissions.jsonl"), "--format", "json"])
+    assert g.exit_code == 0, g.output
+    scores = {s["student"]: (s["score"], s["max_score"]) for s in json.loads(g.stdout)["students"]}
+    assert scores == {"Ada Lovelace": (8, 9), "Alan Turing": (8, 9), "Emmy Noether": (9, 9),
+                      "Grace Hopper": (8, 9)}
+    for name, (score, top) in scores.items():
+        assert f"{name:<13} {score:>5g} {top:>4g}" in section

@@ -308,7 +308,7 @@ def build(d: Draft, pid: str) -> Exercise:
     out = r.output_name
     names = [v for v in d.at if v in r.gradient] + [v for v in r.gradient if v not in d.at]
     ask = d.ask or ("value", *(f"d/d{v}" for v in names))
-    main = _part(d, pid, d.title, d.source, d.at, ask, _labels(out, ask))
+    main = _part(d, pid, d.title, d.source, d.at, ask, _labels(out, ask), main=True)
     if d.nonzero and any(x == 0 for a, x in main.answers.items() if a != "value"):
         raise Unfit("a partial derivative asked is 0")
     ex = Exercise(pid, d.kind, d.title, d.prompt, d.source, d.at, [main],
@@ -321,13 +321,15 @@ def build(d: Draft, pid: str) -> Exercise:
 
 
 def _part(d: Draft, pid: str, title: str, source: str, at: dict[str, float],
-          ask: Sequence[str], labels: dict[str, str]) -> Part:
+          ask: Sequence[str], labels: dict[str, str], main: bool = False) -> Part:
+    """A problem and the engine's answers to it. Points by answer name ({"d/da": 2}) are
+    the main problem's; every other part's answers get the points a number gives (1)."""
     answers = _answers(source, at, ask)
     for x in answers.values():
         if not math.isfinite(x) or abs(x) > d.largest or 0 < abs(x) < d.small or \
                 (d.nice and not short(x)):
             raise Unfit(f"an answer is {x}")
-    points = d.points if isinstance(d.points, dict) else {}
+    points = d.points if isinstance(d.points, dict) and main else {}
     default = d.points if isinstance(d.points, (int, float)) else 1.0
     return Part(pid, title, source, at, tuple(ask), labels, answers,
                 {a: float(points.get(a, default)) for a in ask})
@@ -713,10 +715,22 @@ def load_template(text: str, where: str) -> Template:
         if a != "value" and not re.fullmatch(r"d/d\w+|d2/d\w+", a):
             raise UsageError(f"{where}: \"ask\" {a!r}: quiz asks value, d/dx, d2/dx2 or "
                              "d2/dxdy (a key cannot give a \"d/dx expr\" answer)")
+        if a != "value" and isinstance(at, dict):
+            try:
+                by = _by(a, list(at))
+            except UsageError as err:
+                raise UsageError(f"{where}: \"ask\": {err.message}") from None
+            if not all(n in at for n in by):
+                raise UsageError(f"{where}: \"ask\" {a!r}: {by[0]} has no range in \"at\"")
     points = data.get("points", 1)
     if not _number(points) and not (isinstance(points, dict) and all(
             isinstance(k, str) and _number(v) for k, v in points.items())):
         raise UsageError(f"{where}: \"points\" must be a number or {{answer: number}}")
+    if isinstance(points, dict):
+        known = ask or ["value", *(f"d/d{n}" for n in at)]
+        unknown = [k for k in points if k not in known]
+        if unknown:
+            raise UsageError(f"{where}: \"points\" names {unknown[0]!r}, which is not asked")
     tolerance = None
     if "rtol" in data or "atol" in data:
         rtol, atol = data.get("rtol", 1e-6), data.get("atol", 1e-9)

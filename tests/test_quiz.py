@@ -464,6 +464,9 @@ def test_a_template_asks_second_derivatives() -> None:
     ({"program": "x", "at": {"x": 1}, "ask": ["d/dx expr"]}, "cannot give"),
     ({"program": "x", "at": {"x": 1}, "eval": "1"}, "unknown key 'eval'"),
     ({"at": {"x": 1}}, "program"),
+    ({"program": "x", "at": {"x": 1}, "ask": ["d/dy"]}, "y has no range"),
+    ({"program": "x*y", "at": {"x": 1, "y": 2}, "ask": ["d2/dxdz"]}, "no second derivative"),
+    ({"program": "x", "at": {"x": 1}, "points": {"d/dy": 2}}, "'d/dy', which is not asked"),
 ])
 def test_bad_templates(template: dict[str, Any], words: str) -> None:
     with pytest.raises(qz.UsageError, match=words):

@@ -298,15 +298,15 @@ def latex(blocks: list[Block]) -> str:
         elif kind == "p":
             out.append(tex(block[1]))
         elif kind == "code":
-            lines = [r"\texttt{" + tex_text(line).replace(" ", r"\ ") + "}"
-                     for line in block[1].split("\n")]
-            out.append("{\\small\n" + "\\\\\n".join(lines) + "\n}")
+            lines = [r"\texttt{" + r"\ " * (len(line) - len(line.lstrip(" ")))
+                     + tex_text(line.lstrip(" ")) + "}" for line in block[1].split("\n")]
+            out.append("{\\small\\raggedright\n" + "\\\\\n".join(lines) + "\\par}")
         else:
             _, head, rows = block
             spec = "|".join(_columns(head, rows))
             body = [" & ".join(rf"\textbf{{{tex(h)}}}" for h in head) + r" \\ \hline"]
-            body += [" & ".join(tex(c) if c else r"\rule{0pt}{1.4em}" for c in row) + r" \\"
-                     for row in rows]
+            body += [" & ".join(tex(c) for c in row) + (r" \rule{0pt}{1.4em}" if not row[-1]
+                                                         else "") + r" \\" for row in rows]
             out.append("{\\small\n\\begin{longtable}{" + spec + "}\n" + "\n".join(body)
                        + "\n\\end{longtable}\n}")
     out.append(r"\end{document}")

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import AutodiffError, UsageError
+from .errors import AutodiffError, MathError, UsageError
 
 if TYPE_CHECKING:
     from .trace import TraceReport
@@ -251,6 +251,9 @@ def check(r: TraceReport, d: Draft) -> None:
     """Raise Unfit if the point is on a kink or near a domain edge, a number is too large,
     or the draw breaks one of the draft's own rules."""
     nodes = r.nodes
+    if not all(isinstance(n.value, float) for n in nodes):
+        raise UsageError("an exercise is a program of numbers; this one makes an array",
+                         hint="grade compares numbers: write the entries as numbers")
     for n in nodes:
         x = [nodes[a].value for a in n.inputs]
         if n.op in ("relu", "abs", "sign", "step") and abs(x[0]) < EDGE:
@@ -831,7 +834,8 @@ Maker = tuple[str, Draw]
 
 def exercise(student: str, seed: int, slot: int, maker: Maker, difficulty: int) -> Exercise:
     """The student's variant of exercise `slot` (q1, q2, ...): drawn until the engine
-    evaluates it and it passes check(), at most MAX_TRIES times."""
+    evaluates it and it passes check(), at most MAX_TRIES times. A math error (a point
+    outside a domain) draws again; any other error is the exercise's own, and said at once."""
     label, draw = maker
     rng = student_rng(seed, student, slot, label, difficulty)
     why = ""
@@ -841,8 +845,11 @@ def exercise(student: str, seed: int, slot: int, maker: Maker, difficulty: int) 
             return build(draft, f"q{slot}")
         except Unfit as err:
             why = str(err)
-        except AutodiffError as err:
+        except MathError as err:
             why = err.message
+        except AutodiffError as err:
+            raise UsageError(f"exercise q{slot} ({label}): {err.message}", hint=err.hint
+                             ) from None
     raise UsageError(f"exercise q{slot} ({label}): no variant for {student!r} in {MAX_TRIES} "
                      f"draws; the last failed because {why}",
                      hint="widen the template's ranges, or keep its numbers away from "

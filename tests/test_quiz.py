@@ -473,6 +473,15 @@ def test_bad_templates(template: dict[str, Any], words: str) -> None:
         qz.load_template(json.dumps(template), "t.json")
 
 
+@pytest.mark.parametrize(("program", "words"), [
+    ("x +* 2", "q1 .*unexpected"), ("[1, 2]*x", "makes an array"), ("x + y", "y has no value")])
+def test_a_template_that_cannot_be_an_exercise_says_so_at_once(program: str, words: str
+                                                                ) -> None:
+    t = qz.load_template(json.dumps({"program": program, "at": {"x": [1, 3]}}), "t")
+    with pytest.raises(qz.UsageError, match=words):
+        qz.make_quiz(["ada"], templates=[t])
+
+
 def test_a_template_that_never_evaluates_says_why() -> None:
     t = qz.load_template(json.dumps({"program": "log(x)", "at": {"x": [-3, 0]}}), "t")
     with pytest.raises(qz.UsageError, match=r"no variant.*domain"):

@@ -311,7 +311,7 @@ def build(d: Draft, pid: str) -> Exercise:
     out = r.output_name
     names = [v for v in d.at if v in r.gradient] + [v for v in r.gradient if v not in d.at]
     ask = d.ask or ("value", *(f"d/d{v}" for v in names))
-    main = _part(d, pid, d.title, d.source, d.at, ask, _labels(out, ask), main=True)
+    main = _part(d, pid, d.title, d.source, d.at, ask, _labels(out, ask, names), main=True)
     if d.nonzero and any(x == 0 for a, x in main.answers.items() if a != "value"):
         raise Unfit("a partial derivative asked is 0")
     ex = Exercise(pid, d.kind, d.title, d.prompt, d.source, d.at, [main],
@@ -338,7 +338,8 @@ def _part(d: Draft, pid: str, title: str, source: str, at: dict[str, float],
                 {a: float(points.get(a, default)) for a in ask})
 
 
-def _labels(out: str, ask: Iterable[str]) -> dict[str, str]:
+def _labels(out: str, ask: Iterable[str], variables: Sequence[str]) -> dict[str, str]:
+    """Each answer in words: f, ∂f/∂x, ∂²f/∂x², ∂²f/∂x∂y."""
     from .trace import partial
 
     labels = {}
@@ -346,7 +347,8 @@ def _labels(out: str, ask: Iterable[str]) -> dict[str, str]:
         if a == "value":
             labels[a] = out
         elif a.startswith("d2/"):
-            labels[a] = f"∂²{out}/{a[3:].replace('d', '∂', 1)}"
+            x, y = _second(a, variables)
+            labels[a] = f"∂²{out}/∂{x}²" if x == y else f"∂²{out}/∂{x}∂{y}"
         else:
             labels[a] = partial(out, a[3:])
     return labels

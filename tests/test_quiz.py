@@ -447,6 +447,8 @@ def test_a_template_asks_second_derivatives() -> None:
         "at": {"x": [1, 2], "y": {"choose": [-1, 0.5]}},
         "ask": ["value", "d/dx", "d2/dx2", "d2/dydx"], "rtol": 1e-4, "atol": 0}), "t")
     q = qz.make_quiz(qz.count_names(5), seed=2, templates=[t])
+    assert list(q.sheets[0].exercises[0].parts[0].labels.values()) == [
+        "f", "∂f/∂x", "∂²f/∂x²", "∂²f/∂x∂y"]
     for p, line in zip(q.problems(), q.key(), strict=True):
         got = {"value": line["value"], "d/dx": line["gradient"]["x"],
                "d2/dx2": line["second"]["x"], "d2/dydx": line["second"]["x,y"]}

@@ -877,14 +877,15 @@ def make_quiz(students: Sequence[str], *, seed: int = 0, kinds: Sequence[str] | 
     if len(students) > MAX_STUDENTS:
         raise UsageError(f"{len(students):,} students; quiz writes at most {MAX_STUDENTS:,}")
     makers: list[Maker] = [(k, DRAW[k]) for k in kinds]
-    for k, t in enumerate(templates, 1):
-        makers.append((f"template {k}: {t.title}",
+    for k, t in enumerate(templates, 1):  # seeded by place, not title: a typo fixed keeps
+        makers.append((f"template {k}",  # the numbers
                        lambda rng, d, _, t=t: draw_template(t, rng, d)))  # type: ignore[misc]
     files = file_names(students)
     sheets = [Sheet(s, f, [exercise(s, seed, slot, m, difficulty)
                            for slot, m in enumerate(makers, 1)])
               for s, f in zip(students, files, strict=True)]
-    return Quiz(seed, difficulty, [m[0] for m in makers], sheets)
+    names = [*kinds, *(f"template {k}: {t.title}" for k, t in enumerate(templates, 1))]
+    return Quiz(seed, difficulty, names, sheets)
 
 
 def count_names(n: int) -> list[str]:

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -418,6 +419,9 @@ def test_the_example_template() -> None:
         assert 2 <= k <= 5 and ex.at["a"] in (-3, -2, -1, 1, 2, 3, 4)
         assert close(ex.parts[0].answers["d/da"], recompute(first[sheet.student])["d/da"])
     assert len({sheet.exercises[0].source for sheet in q.sheets}) > 10
+    retitled = qz.make_quiz(CLASS, seed=1, templates=[replace(t, title="Backward mode")])
+    assert [e.source for s in retitled.sheets for e in s.exercises] == \
+        [e.source for s in q.sheets for e in s.exercises]
 
 
 def test_a_template_worked_as_the_lecture_shows_it(tmp_path: Path) -> None:

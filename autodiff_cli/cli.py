@@ -886,5 +886,75 @@ def _write_results(out: Path, report: "ClassReport") -> None:
         raise UsageError(f"cannot write to {out}: {err.strerror or err}") from None
 
 
+@app.command(epilog="Examples:  autodiff quiz --count 30 --seed 7 --out quiz   |   "
+             "autodiff quiz --students examples/quiz/roster.csv --difficulty 2 --out quiz   |   "
+             "autodiff quiz --count 5 --kinds graph,trace --difficulty 3 --out quiz   |   "
+             "autodiff quiz --students examples/quiz/roster.csv "
+             "--template examples/quiz/template.json --out quiz")
+def quiz(
+    out: Annotated[Path, typer.Option(
+        "--out", help="Directory to write problems.json, key.jsonl, sheets/ and solutions/ "
+        "to (made if missing; files of the same names are replaced).", show_default=False,
+        file_okay=False)],
+    students: Annotated[Path | None, typer.Option(
+        "--students", help="Roster CSV: the first column holds the names, under a header "
+        "\"student\" or \"name\" (or an LMS export's first column).", show_default=False,
+        dir_okay=False)] = None,
+    count: Annotated[int | None, typer.Option(
+        "--count", help="Or this many students, named s01, s02, ...", show_default=False)
+    ] = None,
+    seed: Annotated[int, typer.Option(
+        "--seed", min=0, help="Seed of every variant: with the student's name, it fixes "
+        "their numbers.")] = 0,
+    kinds: Annotated[str | None, typer.Option(
+        "--kinds", help="Exercises, in order: graph, trace, neuron, perceptron, step "
+        "(default: all five; none with --template).", show_default=False)] = None,
+    difficulty: Annotated[int, typer.Option(
+        "--difficulty", min=1, max=3, help="1: by hand, small integers; 2: decimals, a "
+        "function; 3: up to ~15 nodes, reused intermediates, a 2-2-1 network.")] = 1,
+    template: Annotated[list[Path] | None, typer.Option(
+        "--template", help="An exercise of your own, a JSON file (the README's section for "
+        "instructors); repeatable.", show_default=False, dir_okay=False)] = None,
+) -> None:
+    """Backprop exercises, one variant per student, with worked solutions and a key:
+    problems.json and key.jsonl are grade's PROBLEMS and a perfect SUBMISSIONS, so
+    `autodiff grade DIR/problems.json DIR/key.jsonl` gives everyone full marks."""
+    from .quiz import count_names, load_template, make_quiz, read_roster
+    from .render import write
+    from .render.quiz import quiz_files, summary
+
+    try:
+        if (students is None) == (count is None):
+            raise UsageError("give either --students ROSTER.csv or --count N",
+                             hint="for example: autodiff quiz --count 30 --out quiz")
+        names = read_roster(_read(students)) if students is not None else \
+            count_names(count or 0)
+        templates = [load_template(_read(t), str(t)) for t in template or []]
+        made = make_quiz(names, seed=seed, kinds=_names(kinds), difficulty=difficulty,
+                         templates=templates)
+        files = quiz_files(made)
+        for path, text in files:
+            target = out / path
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(text.encode("utf-8"))
+            except OSError as err:
+                raise UsageError(f"cannot write {target}: {err.strerror or err}") from None
+    except AutodiffError as err:
+        raise fail(err) from None
+    write(summary(made, str(out)))
+
+
+def _read(path: Path) -> str:
+    from .limits import read_text
+
+    try:
+        with path.open(encoding="utf-8", newline="") as stream:
+            return read_text(stream, str(path))
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"cannot read {path}: {getattr(err, 'strerror', None) or err}"
+                         ) from None
+
+
 if __name__ == "__main__":
     main()

@@ -52,7 +52,6 @@ SATURATED = 4.0  # sigmoid and tanh of more than this (in size) are nearly flat
 HAND = (1e-3, 1e-4)  # rtol, atol at difficulty 2-3: four significant digits
 HAND_STEP = (1e-5, 1e-6)  # a step changes a weight by a little: six significant digits
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
-_SECOND = re.compile(r"d2/d(\w+)\Z")
 _NAMES = "dfghkmnpqrsuvw"  # intermediates of a drawn program (e is the constant)
 
 
@@ -183,45 +182,35 @@ def _trace(source: str, at: Mapping[str, float], wrt: Sequence[str] | None = Non
 
 
 def _answers(source: str, at: Mapping[str, float], ask: Sequence[str]) -> dict[str, float]:
-    """Each asked answer as grade computes it: api.grad's value and partials,
-    higher.hessian's second derivatives."""
-    from .api import grad
-    from .higher import hessian
+    """Each asked answer exactly as grade computes it (grade.expected_answers: the one
+    core's value and partials, higher.hessian's second derivatives)."""
+    from .grade import expected_answers
 
-    r = grad(source, dict(at))
-    variables = list(r.gradient)
-    seconds = [_second(a, variables) for a in ask if a.startswith("d2/")]
-    h = hessian(source, dict(at), list(dict.fromkeys(n for s in seconds for n in s))
-                ).hessian if seconds else {}
-    out: dict[str, float] = {}
-    for name in ask:
-        if name == "value":
-            out[name] = float(r.value)
-        elif name.startswith("d2/"):
-            a, b = _second(name, variables)
-            out[name] = float(h[a][b])
-        else:
-            out[name] = float(r.gradient[name[3:]])
-    return out
+    variables = list(dict.fromkeys(at))
+    asked = [_reading(a, variables) for a in ask]
+    _out, _names, answers = expected_answers(source, dict(at), asked, [])
+    return {a: float(x[0]) for a, x in zip(ask, answers, strict=True)}
+
+
+def _reading(answer: str, variables: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """grade's reading of an answer name: ("partial", ("x",)) for d/dx, ..."""
+    from .grade import parse_key
+
+    reading = parse_key(answer, variables)
+    if isinstance(reading, str):
+        raise UsageError(reading)
+    return reading
 
 
 def _by(answer: str, variables: Sequence[str]) -> tuple[str, ...]:
     """The variables an answer differentiates by: ("x",) for d/dx, ("x", "y") for d2/dxdy."""
-    return _second(answer, variables) if answer.startswith("d2/") else (answer[3:],)
+    return _reading(answer, variables)[1]
 
 
 def _second(name: str, variables: Sequence[str]) -> tuple[str, str]:
     """("x", "y") from "d2/dxdy", ("x", "x") from "d2/dx2"."""
-    m = _SECOND.match(name)
-    rest = m.group(1) if m else ""
-    if rest.endswith("2") and rest[:-1] in variables:
-        return rest[:-1], rest[:-1]
-    for i in range(1, len(rest) - 1):
-        a, b = rest[:i], rest[i + 1:]
-        if rest[i] == "d" and a in variables and b in variables and a != b:
-            return (a, b) if variables.index(a) < variables.index(b) else (b, a)
-    raise UsageError(f"{name!r} names no second derivative of the variables "
-                     f"{', '.join(variables)}")
+    x, y = _reading(name, variables)[1]
+    return x, y
 
 
 def _used(source: str, at: Mapping[str, float]) -> dict[str, float]:

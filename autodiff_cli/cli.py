@@ -16,11 +16,11 @@ import typer
 from . import __version__, coercion
 from .argv import Group, examples
 from .errors import AutodiffError, UsageError
+from .files import open_lines, read_file, read_source, write_file, write_files
 from .gates import ACTIVATION, ACTIVATIONS, EPOCHS, HIDDEN, LOSS, LOSSES, LR, OPTIMIZERS, SEED, TOL
 from .modes import MODES
 
 if TYPE_CHECKING:
-    from typing import TextIO
 
     from .grade import ClassReport
     from .trace import TraceReport
@@ -126,29 +126,6 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
         import warnings
 
         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
-
-
-def read_source(expr: str | None, file: str | None) -> str:
-    """The expression from the argument, standard input ("-") or --file."""
-    if file is not None and expr is not None:
-        raise UsageError("give either EXPR or --file, not both")
-    from .limits import read_text
-
-    if file is not None:
-        try:
-            with open(file, encoding="utf-8") as stream:
-                return read_text(stream, file)
-        except (OSError, UnicodeDecodeError) as err:
-            raise UsageError(f"cannot read {file}: {err}") from None
-    if expr is None:
-        raise UsageError("missing EXPR", hint='for example: autodiff grad "(a+b)*(b+1)" '
-                         "--at a=3,b=2")
-    if expr == "-":
-        try:
-            return read_text(sys.stdin, "standard input")
-        except (OSError, UnicodeDecodeError) as err:
-            raise UsageError(f"cannot read standard input: {err}") from None
-    return expr
 
 
 def fail(err: AutodiffError) -> typer.Exit:
@@ -271,7 +248,7 @@ def _page(html: str, output: Path | None) -> None:
     if output is None:
         write(html)
     else:
-        _write(output, html)
+        write_file(output, html)
 
 
 @app.command(epilog=examples(
@@ -369,17 +346,9 @@ def graph(
         elif image:
             render_image(text, output)
         else:
-            _write(output, text)
+            write_file(output, text)
     except AutodiffError as err:
         raise fail(err) from None
-
-
-def _write(path: Path, text: str) -> None:
-
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as err:
-        raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
 
 
 class TrainFormat(str, Enum):
@@ -456,7 +425,7 @@ def train(
         with progress_bar(epochs, Path(file).name if file else "the program") as progress:
             report = fit(source, data, params, settings, progress=progress)
         if save is not None:
-            _write(save, to_json(params_json(report)) + "\n")
+            write_file(save, to_json(params_json(report)) + "\n")
         if format is TrainFormat.html:
             from .render.html import fit_page
 
@@ -611,13 +580,10 @@ def _grad_batch(path: str, expr: str | None, file: str | None, at: list[str] | N
         seconds = _budget(budget)
     except UsageError as err:
         return fail(err)
-    if path == "-" and hasattr(sys.stdin, "reconfigure"):
-        sys.stdin.reconfigure(errors="replace")  # a line that is not UTF-8: a JSON error
     try:
-        stream = sys.stdin if path == "-" else \
-            open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 (closed below)
-    except OSError as err:
-        return fail(UsageError(f"cannot read {path}: {err.strerror or err}"))
+        stream, _size = open_lines(path)  # a line that is not UTF-8: that line's JSON error
+    except UsageError as err:
+        return fail(err)
     ok = True
     try:
         with stream:
@@ -810,24 +776,18 @@ def grade_class(
     Exit 0 when every line of SUBMISSIONS was read, 1 when some were not (each is said on
     standard error, the rest is graded), 2 for a usage error (PROBLEMS, options)."""
     from .grade import grade, load_problems
-    from .limits import bounded_lines, read_text
+    from .limits import bounded_lines
     from .render import emit
     from .render.grade import grade_csv, grade_json, grade_table, issue_lines, progress_lines
 
     try:
         seconds = _budget(budget)
-        try:
-            with problems.open(encoding="utf-8") as source:
-                text = read_text(source, str(problems))
-        except (OSError, UnicodeDecodeError) as err:
-            raise UsageError(f"cannot read {problems}: "
-                             f"{getattr(err, 'strerror', None) or err}") from None
-        key = load_problems(text, str(problems))
-        stream, size = _submissions(submissions)
+        key = load_problems(read_file(problems), str(problems))
+        stream, size = open_lines(submissions, bom=True)
         with stream, progress_lines(bounded_lines(stream), size, Path(submissions).name) as lines:
             report = grade(key, lines, submissions.lower().endswith(".csv"), seconds)
         if out is not None:
-            _write_results(out, report)
+            write_files(out, _results(report))
     except AutodiffError as err:
         raise fail(err) from None
     emit(report, "plain" if format is GradeFormat.csv else format.value, as_json=grade_json,
@@ -852,24 +812,7 @@ def _values(specs: list[str] | None, option: str, seed: int = 0) -> dict[str, An
         raise
 
 
-def _submissions(path: str) -> "tuple[TextIO, int]":
-    """The stream of SUBMISSIONS ("-": standard input) and its size in characters, near
-    enough (0 if unknown); bytes that are not UTF-8 read as U+FFFD, for the line to fail."""
-    import os
-
-    if path == "-":
-        if hasattr(sys.stdin, "reconfigure"):
-            sys.stdin.reconfigure(errors="replace")
-        return sys.stdin, 0
-    try:
-        stream = open(path, encoding="utf-8-sig", errors="replace",  # noqa: SIM115
-                      newline="")  # the caller closes it
-        return stream, os.fstat(stream.fileno()).st_size
-    except OSError as err:
-        raise UsageError(f"cannot read {path}: {err.strerror or err}") from None
-
-
-def _write_results(out: Path, report: "ClassReport") -> None:
+def _results(report: "ClassReport") -> list[tuple[str, str]]:
     """DIR/summary.csv, DIR/issues.csv (if any), and a Gradescope results.json each."""
     from .render import to_json
     from .render.grade import grade_csv, issues_csv, result_files
@@ -877,20 +820,15 @@ def _write_results(out: Path, report: "ClassReport") -> None:
     files = [("summary.csv", grade_csv(report))]
     if report.issues:
         files.append(("issues.csv", issues_csv(report)))
-    files += [(name, to_json(data) + "\n") for name, data in result_files(report)]
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for name, body in files:
-            (out / name).write_text(body, encoding="utf-8", newline="")
-    except OSError as err:
-        raise UsageError(f"cannot write to {out}: {err.strerror or err}") from None
+    return files + [(name, to_json(data) + "\n") for name, data in result_files(report)]
 
 
-@app.command(epilog="Examples:  autodiff quiz --count 30 --seed 7 --out quiz   |   "
-             "autodiff quiz --students examples/quiz/roster.csv --difficulty 2 --out quiz   |   "
-             "autodiff quiz --count 5 --kinds graph,trace --difficulty 3 --out quiz   |   "
+@app.command(epilog=examples(
+             "autodiff quiz --count 30 --seed 7 --out quiz",
+             "autodiff quiz --students examples/quiz/roster.csv --difficulty 2 --out quiz",
+             "autodiff quiz --count 5 --kinds graph,trace --difficulty 3 --out quiz",
              "autodiff quiz --students examples/quiz/roster.csv "
-             "--template examples/quiz/template.json --out quiz")
+             "--template examples/quiz/template.json --out quiz"))
 def quiz(
     out: Annotated[Path, typer.Option(
         "--out", help="Directory to write problems.json, key.jsonl, sheets/ and solutions/ "
@@ -927,33 +865,15 @@ def quiz(
         if (students is None) == (count is None):
             raise UsageError("give either --students ROSTER.csv or --count N",
                              hint="for example: autodiff quiz --count 30 --out quiz")
-        names = read_roster(_read(students)) if students is not None else \
+        names = read_roster(read_file(students)) if students is not None else \
             count_names(count or 0)
-        templates = [load_template(_read(t), str(t)) for t in template or []]
+        templates = [load_template(read_file(t), str(t)) for t in template or []]
         made = make_quiz(names, seed=seed, kinds=_names(kinds), difficulty=difficulty,
                          templates=templates)
-        files = quiz_files(made)
-        for path, text in files:
-            target = out / path
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(text.encode("utf-8"))
-            except OSError as err:
-                raise UsageError(f"cannot write {target}: {err.strerror or err}") from None
+        write_files(out, quiz_files(made))
     except AutodiffError as err:
         raise fail(err) from None
     write(summary(made, str(out)))
-
-
-def _read(path: Path) -> str:
-    from .limits import read_text
-
-    try:
-        with path.open(encoding="utf-8", newline="") as stream:
-            return read_text(stream, str(path))
-    except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"cannot read {path}: {getattr(err, 'strerror', None) or err}"
-                         ) from None
 
 
 if __name__ == "__main__":

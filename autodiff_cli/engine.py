@@ -362,6 +362,16 @@ class State:
 
             guard, unbroadcast = nullcontext(), _no_broadcast
         record = tape.append if tape is not None else None
+
+        def send(i: int, k: int, t: int, local: Value, part: Value) -> None:
+            """Arrays: input t of node i receives part, summed back to t's shape."""
+            want = getattr(v[t], "shape", ())
+            wide = getattr(part, "shape", ())
+            if wide != want:
+                part = unbroadcast(part, want)
+            g[t] = part if g[t] is _ZERO else g[t] + part
+            if record:
+                record(Edge(i, k, t, local, part, wide if wide != want else None))
         mul, add, times_value, plus, call, sub, minus, times_const, recorded, elementwise = (
             MUL, ADD, TIMES_VALUE, PLUS, CALL, SUB, MINUS, TIMES_CONST, RECORDED, ELEMENTWISE)
         i = -1
@@ -400,27 +410,13 @@ class State:
                     elif code == elementwise:  # arrays
                         k, f, x, y = p
                         local = evaluate(f, v[x], v[y], v[i])
-                        part = g[i] * local
-                        want = getattr(v[t], "shape", ())
-                        wide = getattr(part, "shape", ())
-                        if wide != want:
-                            part = unbroadcast(part, want)
-                        g[t] = part if g[t] is _ZERO else g[t] + part
-                        if record:
-                            record(Edge(i, k, t, local, part, wide if wide != want else None))
+                        send(i, k, t, local, g[i] * local)
                     else:  # VJP: arrays, every input's part at once
                         fn, args, wanted = p
                         parts = fn(g[i], *(v[a] for a in args), v[i], wanted)
                         for k, (a, part) in enumerate(zip(args, parts, strict=True)):
                             if wanted[k]:
-                                want = getattr(v[a], "shape", ())
-                                wide = getattr(part, "shape", ())
-                                if wide != want:
-                                    part = unbroadcast(part, want)
-                                g[a] = part if g[a] is _ZERO else g[a] + part
-                                if record:
-                                    record(Edge(i, k, a, None, part,
-                                                wide if wide != want else None))
+                                send(i, k, a, None, part)
             except (ArithmeticError, ValueError):
                 raise self._derivative_error(i, active) from None
         self._finite_gradients(g, active)

@@ -164,24 +164,12 @@ def load_csv(path: str) -> Value:
     import csv
     import io
     import math
-    from pathlib import Path
 
     import numpy as np
 
-    from .limits import MAX_CSV_BYTES, MAX_ENTRIES, check_entries
+    from .limits import MAX_ENTRIES, check_entries
 
-    try:
-        with Path(path).open(encoding="utf-8-sig") as stream:
-            text = stream.read(MAX_CSV_BYTES + 1)
-        if len(text) > MAX_CSV_BYTES:
-            raise LimitError(f"{path} is longer than {MAX_CSV_BYTES:,} characters, the limit "
-                             "for a CSV file")
-    except FileNotFoundError:
-        raise UsageError(f"cannot read {path}: no such file") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"cannot read {path}: not a UTF-8 text file") from None
-    except OSError as err:
-        raise UsageError(f"cannot read {path}: {err.strerror or err}") from None
+    text = _bounded(path, "a CSV file", "")
     rows: list[list[float]] = []
     reader = csv.reader(io.StringIO(text))
     first = True
@@ -214,31 +202,42 @@ def load_csv(path: str) -> Value:
     return np.array(rows, dtype=float)
 
 
+def _bounded(path: str, what: str, where: str) -> str:
+    """A UTF-8 file of at most limits.MAX_CSV_BYTES characters (what it is for: "a CSV
+    file"); every failure a UsageError (LimitError) prefixed with where."""
+    from pathlib import Path
+
+    from .limits import MAX_CSV_BYTES
+
+    try:
+        with Path(path).open(encoding="utf-8-sig") as stream:
+            text = stream.read(MAX_CSV_BYTES + 1)
+    except FileNotFoundError:
+        raise UsageError(f"{where}cannot read {path}: no such file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{where}cannot read {path}: not a UTF-8 text file") from None
+    except OSError as err:
+        raise UsageError(f"{where}cannot read {path}: {err.strerror or err}") from None
+    if len(text) > MAX_CSV_BYTES:
+        raise LimitError(f"{path} is longer than {MAX_CSV_BYTES:,} characters, the limit "
+                         f"for {what}")
+    return text
+
+
 def load_json(path: str) -> dict[str, Value]:
     """--at @FILE: a JSON object {name: number, nested lists of numbers, or {"shape": [...],
     "data": nested lists}}, as train --save and the JSON reports write values. Raises
     UsageError."""
     import json
-    from pathlib import Path
 
     import numpy as np
 
-    from .limits import MAX_CSV_BYTES, check_entries
+    from .limits import check_entries
 
     where = f"--at @{path}"
+    text = _bounded(path, "a file of values", f"{where}: ")
     try:
-        with Path(path).open(encoding="utf-8-sig") as stream:
-            text = stream.read(MAX_CSV_BYTES + 1)
-        if len(text) > MAX_CSV_BYTES:
-            raise LimitError(f"{path} is longer than {MAX_CSV_BYTES:,} characters, the limit "
-                             "for a file of values")
         data = json.loads(text, parse_constant=_not_finite)
-    except FileNotFoundError:
-        raise UsageError(f"{where}: cannot read {path}: no such file") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{where}: cannot read {path}: not a UTF-8 text file") from None
-    except OSError as err:
-        raise UsageError(f"{where}: cannot read {path}: {err.strerror or err}") from None
     except (ValueError, RecursionError) as err:
         raise UsageError(f"{where}: {path} is not JSON: {err}") from None
     if not isinstance(data, dict):

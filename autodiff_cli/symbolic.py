@@ -4,9 +4,12 @@ Each op's rule (an expression over x, y, z) is instantiated as nodes, so the gra
 part of the graph; differentiating that graph again gives second derivatives, and printing it
 gives the derivative as an expression in our own language.
 
-Nodes are simplified as they are made (constants folded, *1 and +0 dropped, sums collected,
-signs and fractions pulled outwards); every rewrite looks a bounded distance into the graph,
-so simplifying never recurses over user-sized structures.
+Nodes are simplified as they are made, into normal forms: a product is a fraction times
+powers of its factors in a fixed order (x*2*x is 2*x^2, sin(x)*cos(x) and cos(x)*sin(x) one
+node), a sum is its terms with like terms added (constants distributed: 4*(a + 2) + 3 is
+4*a + 11) and the same sum in any order is one node, constant exponents and coefficients are
+exact fractions (1/3 - 1 is -2/3). Every rewrite opens at most MAX_TERMS nodes, so
+simplifying never recurses over user-sized structures; a node too big to open is kept whole.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 
 from . import ast, limits
 from .derivatives import rule_tree
@@ -23,8 +27,13 @@ from .ops import CONST, CONSTANTS, FUNCTIONS, OPS, VAR, Op
 from .render.numbers import exact
 
 MAX_DEPTH = 8  # nested rewrites per new node; deeper ones are made as written
-MAX_TERMS = 24  # nodes a sum is collected over; longer sums are left as they are
+MAX_TERMS = 24  # nodes a sum or a product is opened over; bigger ones are left as they are
 MAX_ORDER = 8  # highest derivative asked for by --order
+MAX_DENOMINATOR = 1000  # 1/3 is kept as a fraction; a constant needing more is a decimal
+MAX_POWER = 1000  # 2^k with a larger k is not multiplied out
+BIG = 10**15  # whole numbers print exactly below this
+
+Monomial = tuple[Fraction, dict[int, Fraction]]  # coefficient, base -> exponent
 
 
 class Builder:
@@ -33,10 +42,12 @@ class Builder:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self.memo: dict[tuple[str, tuple[int, ...]] | tuple[str, float], int] = {}
+        self.sums: dict[tuple[tuple[tuple[int, Fraction], ...], Fraction], int] = {}
+        self.closed: set[int] = set()  # nodes found too big to open: kept whole
         self.span: Span | None = None  # given to the nodes made, for error messages
         self.depth = 0
-        # each node's stand-in in derivatives: its first identical node (sin(x) written
-        # twice is one node), or its value if its inputs are constants (1/2 is 0.5)
+        # each node's stand-in in derivatives: the node simplified (x*x is x^2; sin(x)
+        # written twice is one node; 1/2 is 0.5); a name the program gives it moves along
         self.canon: list[int] = []
         for i in range(len(graph)):
             op, args = graph.ops[i], graph.args[i]
@@ -45,11 +56,27 @@ class Builder:
             elif op is VAR or op is CONST:
                 self.canon.append(i)
             else:
-                canon = tuple(self.canon[a] for a in args)
-                folded = self._simplify(op.name, canon) if all(
-                    self.value_of(a) is not None for a in canon) else None
-                self.canon.append(folded if folded is not None else
-                                  self.memo.setdefault((op.name, canon), i))
+                self.canon.append(self._source_node(i))
+        self.span = None
+
+    def _source_node(self, i: int) -> int:
+        g = self.graph
+        op, args = g.ops[i], g.args[i]
+        canon = tuple(self.canon[a] for a in args)
+        key = (op.name, canon)
+        if key in self.memo:
+            return self.memo[key]
+        if canon == args:
+            self.memo[key] = i  # as written, it is this node
+        self.span = g.spans[i]
+        self.depth = 1
+        simpler = self._simplify(op.name, canon)
+        self.depth = 0
+        node = simpler if simpler is not None else self.make(op.name, *canon)
+        self.memo[key] = node
+        if node != i and g.labels[i] and not g.labels[node] and g.args[node]:
+            g.labels[node] = g.labels[i]
+        return node
 
     def const(self, value: float) -> int:
         value = float(value) + 0.0  # no -0.0 in printed derivatives
@@ -108,24 +135,8 @@ class Builder:
                     return self.const(value)
             except (ArithmeticError, ValueError):
                 pass
-            return self._identity(name, args, [v for v in c if v is not None])
         rule = _SIMPLIFY.get(name)
         return rule(self, args, c) if rule else None
-
-    def _identity(self, name: str, args: tuple[int, ...], c: list[float]) -> int | None:
-        """1*e = e, e + 0 = e, ... for constants that stay as written; 2*pi, not pi*2."""
-        if name == "mul":
-            if 1.0 in c:
-                return args[1 - c.index(1.0)]
-            if short(c[0]) < short(c[1]):
-                return self.make("mul", args[1], args[0])
-            return None
-        neutral = {"add": 0.0, "sub": 0.0, "div": 1.0, "pow": 1.0}.get(name)
-        if neutral is not None and c[1] == neutral:
-            return args[0]
-        if name == "add" and c[0] == 0.0:
-            return args[1]
-        return None
 
     def rule(self, op: Op, k: int, args: tuple[int, ...], out: int) -> int:
         """Nodes for op's local derivative with respect to input k."""
@@ -142,33 +153,168 @@ class Builder:
         assert isinstance(node, ast.Call)
         return self.apply(node.op, *(self._instantiate(a, refs) for a in node.args))
 
+    # -- constants as fractions ---------------------------------------------------------
+
+    def rational(self, i: int) -> Fraction | None:
+        """A constant node's exact value: 3, 0.5, 1/3, -2/3; None for others (pi, log(2))."""
+        sign = Fraction(1)
+        if self.name(i) == "neg":
+            sign, i = Fraction(-1), self.arg(i)
+        if self.name(i) == "div":
+            p, q = self.value_of(self.arg(i)), self.value_of(self.arg(i, 1))
+            if p is None or q is None or not (short(p) and short(q)) or q == 0.0:
+                return None
+            return sign * Fraction(p) / Fraction(q)
+        v = self.value_of(i)
+        return sign * Fraction(v) if v is not None and short(v) else None
+
+    def number(self, q: Fraction, fraction: bool = False) -> int | None:
+        """The node of a constant: 2, 0.5, or as a fraction -2/3 (also 1/2 with fraction);
+        None if it prints neither short nor exactly."""
+        if q.denominator == 1:
+            return self.const(float(q)) if abs(q) < BIG else None
+        decimal = Fraction(float(q)) == q and short(float(q))
+        if decimal and not (fraction and q.denominator <= MAX_DENOMINATOR):
+            return self.const(float(q))
+        if q.denominator <= MAX_DENOMINATOR and abs(q.numerator) < BIG:
+            return self.make("div", self.const(q.numerator), self.const(q.denominator))
+        return None
+
+    def exponent(self, i: int) -> Fraction | None:
+        """k of a power x^k with a constant k that prints exactly, else None."""
+        if self.name(i) != "pow":
+            return None
+        k = self.rational(self.arg(i, 1))
+        if k is None or self.number(k, True) is None:
+            return None
+        return k
+
+    # -- products -----------------------------------------------------------------------
+
+    def factors(self, root: int, power: Fraction = Fraction(1)) -> Monomial | None:
+        """root^power as a coefficient and powers of bases: 2*x*y/x^3 -> (2, {x: -2, y: 1}).
+        A power that is not whole keeps its base closed: (x*y)^(1/2) -> (1, {x*y: 1/2})."""
+        coefficient = Fraction(1)
+        powers: dict[int, Fraction] = {}
+        stack = [(root, power)]
+        seen = 0
+        while stack:
+            i, e = stack.pop()
+            seen += 1
+            if seen > MAX_TERMS:
+                self.closed.add(root)
+                return None
+            whole = e.denominator == 1 and i not in self.closed
+            q = self.rational(i) if whole and abs(e) <= MAX_POWER else None
+            name = self.name(i)
+            if q is not None:
+                if q == 0 and e < 0:
+                    return None
+                coefficient *= q ** int(e)
+            elif whole and name == "mul":
+                stack.extend(((self.arg(i, 1), e), (self.arg(i), e)))
+            elif whole and name == "div":
+                stack.extend(((self.arg(i, 1), -e), (self.arg(i), e)))
+            elif whole and name == "neg":
+                coefficient *= (-1) ** int(e)
+                stack.append((self.arg(i), e))
+            elif whole and (k := self.exponent(i)) is not None:
+                if k.denominator == 1:
+                    stack.append((self.arg(i), e * k))
+                else:  # (x^(1/3))^2 = x^(2/3); x stays closed
+                    base = self.arg(i)
+                    powers[base] = powers.get(base, Fraction(0)) + e * k
+            else:
+                powers[i] = powers.get(i, Fraction(0)) + e
+        return coefficient, {i: e for i, e in powers.items() if e != 0}
+
+    def product(self, *parts: Monomial | None) -> int | None:
+        """The node of a product of monomials (None if one could not be opened)."""
+        coefficient = Fraction(1)
+        powers: dict[int, Fraction] = {}
+        for part in parts:
+            if part is None:
+                return None
+            coefficient *= part[0]
+            for i, e in part[1].items():
+                powers[i] = powers.get(i, Fraction(0)) + e
+        return self.monomial(coefficient, {i: e for i, e in powers.items() if e != 0})
+
+    def monomial(self, coefficient: Fraction, powers: dict[int, Fraction]) -> int | None:
+        """[-]k*a*b^2/(d*c^3): constants first, then names in alphabetical order, then the rest
+        in the order they were made; whole negative powers below the fraction bar, x^(-2/3) above it."""
+        if coefficient == 0:
+            return self.const(0.0)
+        k = abs(coefficient)
+        top: list[int] = []
+        bottom: list[int] = []
+        if k.denominator > MAX_DENOMINATOR or abs(k.numerator) >= BIG:
+            decimal = self.number(k)
+            if decimal is None or self.graph.ops[decimal] is not CONST:
+                return None
+            top.append(decimal)
+        else:
+            if k.numerator != 1:
+                top.append(self.const(k.numerator))
+            if k.denominator != 1:
+                bottom.append(self.const(k.denominator))
+        for i in sorted(powers, key=self._order):
+            e = powers[i]
+            below = e < 0 and e.denominator == 1
+            e = -e if below else e
+            if e == 1:
+                part = i
+            else:
+                n = self.number(e, True)
+                if n is None:
+                    return None
+                part = self.make("pow", i, n)
+            (bottom if below else top).append(part)
+        node = self._chain(top) if top else self.const(1.0)
+        if bottom:
+            node = self.make("div", node, self._chain(bottom))
+        return self.make("neg", node) if coefficient < 0 else node
+
+    def _chain(self, parts: list[int]) -> int:
+        node = parts[0]
+        for p in parts[1:]:
+            node = self.make("mul", node, p)
+        return node
+
+    def _order(self, i: int) -> tuple[int, str, int]:
+        op = self.graph.ops[i]
+        if op is VAR:
+            return 1, self.graph.labels[i], i
+        return (0 if op is CONST else 2), "", i
+
     # -- sums ---------------------------------------------------------------------------
 
-    def split(self, i: int) -> tuple[float, int]:
-        """A term as (coefficient, rest): 3*x -> (3, x), -x -> (-1, x), x -> (1, x)."""
-        sign = 1.0
-        if self.name(i) == "neg":
-            sign, i = -1.0, self.arg(i)
-        if self.name(i) == "mul":
-            c = self.value_of(self.arg(i))
-            if c is not None:
-                return sign * c, self.arg(i, 1)
-        return sign, i
+    def split(self, i: int) -> tuple[Fraction, int]:
+        """A term as (coefficient, rest): 3*x -> (3, x), -x/2 -> (-1/2, x), x -> (1, x)."""
+        f = self.factors(i)
+        if f is None or f[0] == 1:
+            return Fraction(1), i
+        rest = self.monomial(Fraction(1), f[1])
+        return (Fraction(1), i) if rest is None else (f[0], rest)
 
-    def collect(self, root: int, sign: float) -> tuple[dict[int, float], float] | None:
-        """The terms of a sum of at most MAX_TERMS nodes, like terms added, and its constant."""
-        terms: dict[int, float] = {}
-        constant = 0.0
+    def collect(self, root: int, sign: Fraction) -> tuple[dict[int, Fraction], Fraction] | None:
+        """The terms of a sum of at most MAX_TERMS nodes, like terms added, and its constant;
+        a constant times a sum is opened too."""
+        terms: dict[int, Fraction] = {}
+        constant = Fraction(0)
         stack = [(root, sign)]
         seen = 0
         while stack:
             i, s = stack.pop()
             seen += 1
             if seen > MAX_TERMS:
+                self.closed.add(root)
                 return None
-            name, c = self.name(i), self.value_of(i)
-            if c is not None and short(c):
-                constant += s * c
+            name, q = self.name(i), self.rational(i)
+            if q is not None:
+                constant += s * q
+            elif i in self.closed:
+                terms[i] = terms.get(i, Fraction(0)) + s
             elif name in ("add", "sub"):
                 stack.append((self.arg(i, 1), -s if name == "sub" else s))
                 stack.append((self.arg(i, 0), s))
@@ -176,11 +322,18 @@ class Builder:
                 stack.append((self.arg(i), -s))
             else:
                 k, t = self.split(i)
-                terms[t] = terms.get(t, 0.0) + s * k
-        return {t: k for t, k in terms.items() if k != 0.0}, constant
+                if t != i and self.name(t) in ("add", "sub") and t not in self.closed:
+                    stack.append((t, s * k))  # 4*(a + 2) = 4*a + 8
+                else:
+                    terms[t] = terms.get(t, Fraction(0)) + s * k
+        return {t: k for t, k in terms.items() if k != 0}, constant
 
-    def sum_of(self, terms: dict[int, float], constant: float) -> int:
-        """t1 + 2*t2 - t3 + c: a positive term first, else a positive constant (1 - z)."""
+    def sum_of(self, terms: dict[int, Fraction], constant: Fraction) -> int | None:
+        """t1 + 2*t2 - t3 + c: a positive term first, else a positive constant (1 - z).
+        The same terms in another order give the node made first."""
+        key = (tuple(sorted(terms.items())), constant)
+        if key in self.sums:
+            return self.sums[key]
         order = list(terms)
         first = next((t for t in order if terms[t] > 0), None)
         acc: int | None = None
@@ -188,19 +341,30 @@ class Builder:
             order.remove(first)
             order.insert(0, first)
         elif constant > 0:
-            acc, constant = self.const(constant), 0.0
+            acc = self.number(constant)
+            constant = Fraction(0)
         for t in order:
             k = terms[t]
-            term = t if abs(k) == 1.0 else self.apply("mul", self.const(abs(k)), t)
+            term = t if abs(k) == 1 else self.product((abs(k), {}), self.factors(t))
+            if term is None:
+                n = self.number(abs(k))
+                if n is None:
+                    return None
+                term = self.make("mul", n, t)
             if acc is None:
                 acc = term if k > 0 else self.apply("neg", term)
             else:
                 acc = self.make("add" if k > 0 else "sub", acc, term)
         if acc is None:
-            return self.const(constant)
-        if constant:
-            acc = self.make("add" if constant > 0 else "sub", acc, self.const(abs(constant)))
-        return acc
+            node = self.number(constant)
+        elif constant:
+            c = self.number(abs(constant))
+            node = None if c is None else self.make("add" if constant > 0 else "sub", acc, c)
+        else:
+            node = acc
+        if node is not None:
+            self.sums[key] = node
+        return node
 
 
 def short(value: float) -> bool:
@@ -208,7 +372,7 @@ def short(value: float) -> bool:
     10^15, not 0.6931471805599453: other constants stay as written (log(2), 1/3, 2*pi)."""
     if not math.isfinite(value):
         return False
-    return len(exact(value)) <= 8 or (value == int(value) and abs(value) < 1e15)
+    return len(exact(value)) <= 8 or (value == int(value) and abs(value) < BIG)
 
 
 Rule = Callable[[Builder, tuple[int, ...], list[float | None]], int | None]
@@ -220,7 +384,7 @@ def _add(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None
         return y
     if c[1] == 0.0:
         return x
-    return _sum(b, x, y, 1.0)
+    return _sum(b, x, y, Fraction(1))
 
 
 def _sub(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None:
@@ -229,20 +393,17 @@ def _sub(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None
         return x
     if c[0] == 0.0:
         return b.apply("neg", y)
-    return _sum(b, x, y, -1.0)
+    return _sum(b, x, y, Fraction(-1))
 
 
-def _sum(b: Builder, x: int, y: int, sign: float) -> int | None:
-    left, right = b.collect(x, 1.0), b.collect(y, sign)
+def _sum(b: Builder, x: int, y: int, sign: Fraction) -> int | None:
+    left, right = b.collect(x, Fraction(1)), b.collect(y, sign)
     if left is None or right is None:
         return None
     terms = dict(left[0])
     for t, k in right[0].items():
-        terms[t] = terms.get(t, 0.0) + k
-    constant = left[1] + right[1]
-    if not math.isfinite(constant) or not all(math.isfinite(k) for k in terms.values()):
-        return None
-    return b.sum_of({t: k for t, k in terms.items() if k != 0.0}, constant)
+        terms[t] = terms.get(t, Fraction(0)) + k
+    return b.sum_of({t: k for t, k in terms.items() if k != 0}, left[1] + right[1])
 
 
 def _mul(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None:
@@ -253,120 +414,18 @@ def _mul(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None
         return y
     if c[1] == 1.0:
         return x
-    if c[1] is not None:  # constants first: 4*a, not a*4
-        return b.apply("mul", y, x)
-    if c[0] is not None:
-        return _scale(b, c[0], y)
-    nx, ny = b.name(x), b.name(y)
-    if nx == "neg":
-        return b.apply("neg", b.apply("mul", b.arg(x), y))
-    if ny == "neg":
-        return b.apply("neg", b.apply("mul", x, b.arg(y)))
-    for first, second, swap in ((x, y, False), (y, x, True)):
-        if b.name(first) == "mul" and b.value_of(b.arg(first)) is not None:  # c*t*u
-            rest = (second, b.arg(first, 1)) if swap else (b.arg(first, 1), second)
-            return b.apply("mul", b.arg(first), b.apply("mul", *rest))
-    if nx == "div":  # n/d*y = (n*y)/d
-        return b.apply("div", b.apply("mul", b.arg(x), y), b.arg(x, 1))
-    if ny == "div":
-        return b.apply("div", b.apply("mul", x, b.arg(y)), b.arg(y, 1))
-    merged = _merge_powers(b, x, y)
-    if merged is not None:
-        return merged
-    if ny == "mul" and b.value_of(b.arg(y)) is None:  # x*(x*t) = x^2*t
-        merged = _merge_powers(b, x, b.arg(y))
-        if merged is not None:
-            return b.apply("mul", merged, b.arg(y, 1))
-    if b.graph.ops[y] is VAR and b.graph.args[x]:  # names first: y*exp(x*y)
-        return b.apply("mul", y, x)
-    return None
-
-
-def _merge_powers(b: Builder, x: int, y: int) -> int | None:
-    """x*x = x^2, x*x^2 = x^3, x^a*x^b = x^(a+b) for constant exponents."""
-    (bx, kx), (by, ky) = _power(b, x), _power(b, y)
-    if bx != by or not short(kx + ky):
-        return None
-    return b.apply("pow", bx, b.const(kx + ky))
-
-
-def _power(b: Builder, i: int) -> tuple[int, float]:
-    """(base, exponent) of x^c with a constant c, else (i, 1)."""
-    if b.name(i) == "pow":
-        k = b.value_of(b.arg(i, 1))
-        if k is not None:
-            return b.arg(i), k
-    return i, 1.0
-
-
-def _scale(b: Builder, k: float, y: int) -> int | None:
-    """k*y for a constant k."""
-    if k < 0:
-        return b.apply("neg", b.apply("mul", b.const(-k), y))
-    name = b.name(y)
-    inner = b.value_of(b.arg(y)) if name == "mul" else None
-    if inner is not None and short(k * inner):
-        return b.apply("mul", b.const(k * inner), b.arg(y, 1))
-    if inner is not None and short(inner) and not short(k):  # 2*pi*x, not pi*2*x
-        return b.apply("mul", b.arg(y), b.make("mul", b.const(k), b.arg(y, 1)))
-    if name == "neg":
-        return b.apply("neg", b.apply("mul", b.const(k), b.arg(y)))
-    if name == "div":
-        return b.apply("div", b.apply("mul", b.const(k), b.arg(y)), b.arg(y, 1))
-    return None
+    return b.product(b.factors(x), b.factors(y))
 
 
 def _div(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None:
     x, y = args
     if c[1] == 1.0:
         return x
-    if c[1] == -1.0:
-        return b.apply("neg", x)
-    if c[0] == 0.0 and c[1] is None:
+    if c[1] == 0.0:
+        return None  # an error when evaluated, as written
+    if c[0] == 0.0:
         return b.const(0.0)
-    if c[0] is not None and c[0] < 0:  # -1/y, not (-1)/y
-        return b.apply("neg", b.apply("div", b.const(-c[0]), y))
-    if b.name(x) == "neg":
-        return b.apply("neg", b.apply("div", b.arg(x), y))
-    if b.name(y) == "neg":
-        return b.apply("neg", b.apply("div", x, b.arg(y)))
-    if b.name(x) == "div":  # (p/q)/y = p/(q*y)
-        return b.apply("div", b.arg(x), b.apply("mul", b.arg(x, 1), y))
-    if b.name(y) == "div":  # x/(p/q) = (x*q)/p
-        return b.apply("div", b.apply("mul", x, b.arg(y, 1)), b.arg(y))
-    (bx, kx), (by, ky) = _power(b, x), _power(b, y)
-    if bx == by and short(kx - ky):  # x/x^3 = 1/x^2
-        k = kx - ky
-        if k < 0:
-            return b.apply("div", b.const(1.0), b.apply("pow", bx, b.const(-k)))
-        return b.apply("pow", bx, b.const(k))
-    return _cancel(b, x, y)
-
-
-def _cancel(b: Builder, x: int, y: int) -> int | None:
-    """(6*u)/(4*v) = 1.5*u/v and 6/(4*v) = 1.5/v, when the quotient of the constants
-    prints short; 1/(2*v) stays."""
-    kx, tx = _factor(b, x)
-    ky, ty = _factor(b, y)
-    if ky == 1.0 or ty is None:
-        return None
-    q = kx / ky
-    if not math.isfinite(q) or not short(q) or (kx == 1.0 and q != int(q)):
-        return None  # 1/(2*y) stays
-    top = b.const(q) if tx is None else b.apply("mul", b.const(q), tx)
-    return b.apply("div", top, ty)
-
-
-def _factor(b: Builder, i: int) -> tuple[float, int | None]:
-    """(constant, rest) of a node: 3 -> (3, None), 3*x -> (3, x), x -> (1, x)."""
-    c = b.value_of(i)
-    if c is not None:
-        return c, None
-    if b.name(i) == "mul":
-        k = b.value_of(b.arg(i))
-        if k is not None:
-            return k, b.arg(i, 1)
-    return 1.0, i
+    return b.product(b.factors(x), b.factors(y, Fraction(-1)))
 
 
 def _neg(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None:
@@ -375,21 +434,28 @@ def _neg(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None
         return b.arg(x)
     if b.name(x) == "sub":  # -(p - q) = q - p
         return b.apply("sub", b.arg(x, 1), b.arg(x))
-    return None
+    return b.product((Fraction(-1), {}), b.factors(x))
 
 
 def _pow(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None:
-    x, _y = args
+    x, y = args
     if c[1] == 1.0:
         return x
     if c[1] == 0.0 or c[0] == 1.0:
         return b.const(1.0)
-    return None
+    k = b.rational(y)
+    if k is None or b.number(k, True) is None:
+        return None
+    return b.product(b.factors(x, k))
 
 
 def _xlogy(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None:
-    # printed as the course writes it: x^y log(x), not xlogy(x^y, x) (which is 0 at x = 0)
+    # c^y log(c) as the course writes it when the base c is a positive constant; else
+    # xlogy(x^y, x) stays, which is 0 at x = 0 as grad's derivative is
     x, y = args
+    base = b.value_of(y)
+    if base is None or base <= 0:
+        return None
     return b.apply("mul", b.apply("log", y), x)
 
 

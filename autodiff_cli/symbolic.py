@@ -50,7 +50,7 @@ class Builder:
         # written twice is one node; 1/2 is 0.5); a name the program gives it moves along
         self.canon: list[int] = []
         for i in range(len(graph)):
-            op, args = graph.ops[i], graph.args[i]
+            op = graph.ops[i]
             if op is CONST and isinstance(graph.values[i], float):
                 self.canon.append(self.memo.setdefault(("const", graph.values[i]), i))
             elif op is VAR or op is CONST:
@@ -128,7 +128,7 @@ class Builder:
 
     def _simplify(self, name: str, args: tuple[int, ...]) -> int | None:
         c = [self.value_of(a) for a in args]
-        if all(v is not None for v in c):
+        if all(v is not None for v in c) and not (name == "div" and self._fraction(args)):
             try:
                 value = OPS[name].forward(*c)
                 if math.isfinite(value) and short(value):
@@ -137,6 +137,13 @@ class Builder:
                 pass
         rule = _SIMPLIFY.get(name)
         return rule(self, args, c) if rule else None
+
+    def _fraction(self, args: tuple[int, ...]) -> bool:
+        """Whether p/q stays a fraction: 1/5 and 2/3, not 0.2; 6/3 is 2."""
+        p, q = (self.rational(a) for a in args)
+        if p is None or not q:
+            return False
+        return 2 < (p / q).denominator <= MAX_DENOMINATOR
 
     def rule(self, op: Op, k: int, args: tuple[int, ...], out: int) -> int:
         """Nodes for op's local derivative with respect to input k."""
@@ -216,7 +223,7 @@ class Builder:
             elif whole and name == "div":
                 stack.extend(((self.arg(i, 1), -e), (self.arg(i), e)))
             elif whole and name == "neg":
-                coefficient *= (-1) ** int(e)
+                coefficient *= Fraction(-1) ** int(e)
                 stack.append((self.arg(i), e))
             elif whole and (k := self.exponent(i)) is not None:
                 if k.denominator == 1:
@@ -242,7 +249,8 @@ class Builder:
 
     def monomial(self, coefficient: Fraction, powers: dict[int, Fraction]) -> int | None:
         """[-]k*a*b^2/(d*c^3): constants first, then names in alphabetical order, then the rest
-        in the order they were made; whole negative powers below the fraction bar, x^(-2/3) above it."""
+        in the order they were made; whole negative powers below the fraction bar,
+        x^(-2/3) above it."""
         if coefficient == 0:
             return self.const(0.0)
         k = abs(coefficient)
@@ -553,15 +561,21 @@ def free_names(program: ast.Program) -> list[str]:
 def derivative(source: str, wrt: Iterable[str] | None = None, order: int = 1) -> Derivative:
     """d^order f / d x^order for each variable x named in wrt (all variables if None), as
     nodes of a graph. A name in wrt is a variable even if it is a constant's (e)."""
+    from . import api
     from .lower import lower
     from .parse import parse
 
     if not 1 <= order <= MAX_ORDER:
         raise UsageError(f"--order must be between 1 and {MAX_ORDER}, got {order}")
     program = parse(source)
-    wanted = list(dict.fromkeys(wrt)) if wrt is not None else None
-    names = list(dict.fromkeys([*free_names(program), *(wanted or [])]))
+    free = free_names(program)
+    wanted = None
+    if wrt is not None:  # an unknown name is refused as grad refuses it; e may be a variable
+        asked = list(dict.fromkeys(wrt))
+        wanted = api.wanted([*free, *(n for n in asked if n in CONSTANTS)], asked)
+    names = list(dict.fromkeys([*free, *(wanted or [])]))
     graph = lower(program, names)
+    scalar_only(graph)
     if wanted is None:
         wanted = list(graph.variables)
         if not wanted:
@@ -576,3 +590,19 @@ def derivative(source: str, wrt: Iterable[str] | None = None, order: int = 1) ->
             graph, nodes[n] = nth_derivative(graph, n, order, out)
         graph.output = out
     return Derivative(source, graph, nodes, graph.output_name, order)
+
+
+def scalar_only(graph: Graph) -> None:
+    """Refuse a matrix expression: the rules printed by diff are those of scalars (for
+    matrices, d sum(X @ W) / d X is ones @ W^T, not W)."""
+    for i, op in enumerate(graph.ops):
+        matrix = op.vjp or (op is CONST and not isinstance(graph.values[i], float))
+        if matrix:
+            what = "an array" if op is CONST else \
+                f"{op.symbol} ({op.name})" if op.symbol else f"{op.written}(...)"
+            raise UsageError(
+                f"diff works on scalar expressions only, and {what} makes this a matrix "
+                "expression", graph.source, graph.spans[i],
+                hint="for its gradient at a point, use autodiff grad EXPR --at "
+                     "NAME=VALUE (arrays allowed)")
+

@@ -15,10 +15,11 @@ from autodiff_cli import MathError, compile
 from autodiff_cli.api import grad
 from autodiff_cli.engine import Graph
 from autodiff_cli.ops import CONST, OPS
+from autodiff_cli.parse import parse
 from autodiff_cli.render.diff import diff_latex, diff_text
 from autodiff_cli.render.expr import EXPAND_LIMIT, to_text
 from autodiff_cli.render.latex import latex_name, to_latex
-from autodiff_cli.symbolic import Builder, derivative
+from autodiff_cli.symbolic import Builder, derivative, free_names
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "toolkit"
 SEED_PROGRAM = "b = 4*a; c = b + 3; d = a + 2; e = c*d"
@@ -49,6 +50,8 @@ def test_derivative_parses_back_and_evaluates_to_grad(e: Expr, at: dict) -> None
     graph.gradient(at)
     scale = magnitudes(graph)
     for name in VARS:
+        if name not in free_names(parse(e.text)):
+            continue  # diff refuses a name the expression does not have
         text = d(e.text, name)
         got = evaluate(text, at)  # the derivative's own evaluation must not fail either
         tol = 1e-12 * scale[graph.variables[name]] + 1e-300

@@ -30,7 +30,7 @@ MAX_DEPTH = 8  # nested rewrites per new node; deeper ones are made as written
 MAX_TERMS = 24  # nodes a sum or a product is opened over; bigger ones are left as they are
 MAX_ORDER = 8  # highest derivative asked for by --order
 MAX_DENOMINATOR = 1000  # 1/3 is kept as a fraction; a constant needing more is a decimal
-MAX_POWER = 1000  # 2^k with a larger k is not multiplied out
+MAX_POWER = 64  # c^k with a larger k is not multiplied out
 BIG = 10**15  # whole numbers print exactly below this
 
 Monomial = tuple[Fraction, dict[int, Fraction]]  # coefficient, base -> exponent
@@ -169,18 +169,21 @@ class Builder:
             sign, i = Fraction(-1), self.arg(i)
         if self.name(i) == "div":
             p, q = self.value_of(self.arg(i)), self.value_of(self.arg(i, 1))
-            if p is None or q is None or not (short(p) and short(q)) or q == 0.0:
+            if p is None or q is None or not (_moderate(p) and _moderate(q)) or q == 0.0:
                 return None
             return sign * Fraction(p) / Fraction(q)
         v = self.value_of(i)
-        return sign * Fraction(v) if v is not None and short(v) else None
+        return sign * Fraction(v) if v is not None and _moderate(v) else None
 
     def number(self, q: Fraction, fraction: bool = False) -> int | None:
         """The node of a constant: 2, 0.5, or as a fraction -2/3 (also 1/2 with fraction);
         None if it prints neither short nor exactly."""
         if q.denominator == 1:
             return self.const(float(q)) if abs(q) < BIG else None
-        decimal = Fraction(float(q)) == q and short(float(q))
+        try:
+            decimal = Fraction(float(q)) == q and short(float(q))
+        except OverflowError:
+            return None
         if decimal and not (fraction and q.denominator <= MAX_DENOMINATOR):
             return self.const(float(q))
         if q.denominator <= MAX_DENOMINATOR and abs(q.numerator) < BIG:
@@ -214,6 +217,9 @@ class Builder:
             whole = e.denominator == 1 and i not in self.closed
             q = self.rational(i) if whole and abs(e) <= MAX_POWER else None
             name = self.name(i)
+            v = self.value_of(i)
+            if v is not None and short(v) and not _moderate(v):
+                return None  # 1e-200*1e-200 would be 0: such products stay as written
             if q is not None:
                 if q == 0 and e < 0:
                     return None
@@ -381,6 +387,11 @@ def short(value: float) -> bool:
     if not math.isfinite(value):
         return False
     return len(exact(value)) <= 8 or (value == int(value) and abs(value) < BIG)
+
+
+def _moderate(value: float) -> bool:
+    """Whether a constant is exact as a fraction of moderate size (1e-200 is not)."""
+    return short(value) and (value == 0.0 or 1e-9 <= abs(value) < BIG)
 
 
 Rule = Callable[[Builder, tuple[int, ...], list[float | None]], int | None]

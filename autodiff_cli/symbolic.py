@@ -32,8 +32,10 @@ MAX_ORDER = 8  # highest derivative asked for by --order
 MAX_DENOMINATOR = 1000  # 1/3 is kept as a fraction; a constant needing more is a decimal
 MAX_POWER = 64  # c^k with a larger k is not multiplied out
 BIG = 10**15  # whole numbers print exactly below this
+BIG_SOURCE = 4 * MAX_TERMS  # a bigger sum in the source is kept as written
 
-Monomial = tuple[Fraction, dict[int, Fraction]]  # coefficient, base -> exponent
+Q = int | Fraction  # exact numbers: ints while they are whole (fast), else fractions
+Monomial = tuple[Q, dict[int, Q]]  # coefficient, base -> exponent
 
 
 class Builder:
@@ -42,13 +44,18 @@ class Builder:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self.memo: dict[tuple[str, tuple[int, ...]] | tuple[str, float], int] = {}
-        self.sums: dict[tuple[tuple[tuple[int, Fraction], ...], Fraction], int] = {}
+        self.sums: dict[tuple[tuple[tuple[int, Q], ...], Q], int] = {}
         self.closed: set[int] = set()  # nodes found too big to open: kept whole
+        self.rationals: dict[int, Q | None] = {}  # caches: nodes never change
+        self.splits: dict[int, tuple[Q, int]] = {}
+        self.scales: dict[tuple[Q, int], int | None] = {}
+        self.sum_terms: dict[int, tuple[tuple[tuple[int, Q], ...], Q]] = {}
         self.span: Span | None = None  # given to the nodes made, for error messages
         self.depth = 0
         # each node's stand-in in derivatives: the node simplified (x*x is x^2; sin(x)
         # written twice is one node; 1/2 is 0.5); a name the program gives it moves along
         self.canon: list[int] = []
+        self.size: list[int] = []  # nodes below each source node, counted up to BIG_SOURCE
         for i in range(len(graph)):
             op = graph.ops[i]
             if op is CONST and isinstance(graph.values[i], float):
@@ -62,6 +69,9 @@ class Builder:
     def _source_node(self, i: int) -> int:
         g = self.graph
         op, args = g.ops[i], g.args[i]
+        self.size.extend([1] * (i - len(self.size)))  # leaves
+        size = min(BIG_SOURCE, 1 + sum(self.size[a] for a in args))
+        self.size.append(size)
         canon = tuple(self.canon[a] for a in args)
         key = (op.name, canon)
         if key in self.memo:
@@ -69,9 +79,13 @@ class Builder:
         if canon == args:
             self.memo[key] = i  # as written, it is this node
         self.span = g.spans[i]
-        self.depth = 1
-        simpler = self._simplify(op.name, canon)
-        self.depth = 0
+        simpler = None
+        if size < BIG_SOURCE or op.name not in ("add", "sub"):
+            self.depth = 1
+            simpler = self._simplify(op.name, canon)
+            self.depth = 0
+        else:  # the spine of a long sum: as written, at once
+            self.closed.add(i)
         node = simpler if simpler is not None else self.make(op.name, *canon)
         self.memo[key] = node
         if node != i and g.labels[i] and not g.labels[node] and g.args[node]:
@@ -143,7 +157,7 @@ class Builder:
         p, q = (self.rational(a) for a in args)
         if p is None or not q:
             return False
-        return 2 < (p / q).denominator <= MAX_DENOMINATOR
+        return 2 < (Fraction(p) / q).denominator <= MAX_DENOMINATOR
 
     def rule(self, op: Op, k: int, args: tuple[int, ...], out: int) -> int:
         """Nodes for op's local derivative with respect to input k."""
@@ -162,24 +176,31 @@ class Builder:
 
     # -- constants as fractions ---------------------------------------------------------
 
-    def rational(self, i: int) -> Fraction | None:
+    def rational(self, i: int) -> Q | None:
         """A constant node's exact value: 3, 0.5, 1/3, -2/3; None for others (pi, log(2))."""
-        sign = Fraction(1)
+        if self.graph.ops[i] not in _CONSTANT_OPS:
+            return None
+        if i not in self.rationals:
+            self.rationals[i] = self._rational(i)
+        return self.rationals[i]
+
+    def _rational(self, i: int) -> Q | None:
+        sign = 1
         if self.name(i) == "neg":
-            sign, i = Fraction(-1), self.arg(i)
+            sign, i = -1, self.arg(i)
         if self.name(i) == "div":
             p, q = self.value_of(self.arg(i)), self.value_of(self.arg(i, 1))
             if p is None or q is None or not (_moderate(p) and _moderate(q)) or q == 0.0:
                 return None
-            return sign * Fraction(p) / Fraction(q)
+            return _whole(sign * Fraction(p) / Fraction(q))
         v = self.value_of(i)
-        return sign * Fraction(v) if v is not None and _moderate(v) else None
+        return sign * _exact(v) if v is not None and _moderate(v) else None
 
-    def number(self, q: Fraction, fraction: bool = False) -> int | None:
+    def number(self, q: Q, fraction: bool = False) -> int | None:
         """The node of a constant: 2, 0.5, or as a fraction -2/3 (also 1/2 with fraction);
         None if it prints neither short nor exactly."""
         if q.denominator == 1:
-            return self.const(float(q)) if abs(q) < BIG else None
+            return self.const(float(q)) if _abs(q) < BIG else None
         try:
             decimal = Fraction(float(q)) == q and short(float(q))
         except OverflowError:
@@ -190,7 +211,7 @@ class Builder:
             return self.make("div", self.const(q.numerator), self.const(q.denominator))
         return None
 
-    def exponent(self, i: int) -> Fraction | None:
+    def exponent(self, i: int) -> Q | None:
         """k of a power x^k with a constant k that prints exactly, else None."""
         if self.name(i) != "pow":
             return None
@@ -201,11 +222,11 @@ class Builder:
 
     # -- products -----------------------------------------------------------------------
 
-    def factors(self, root: int, power: Fraction = Fraction(1)) -> Monomial | None:
+    def factors(self, root: int, power: Q = 1) -> Monomial | None:
         """root^power as a coefficient and powers of bases: 2*x*y/x^3 -> (2, {x: -2, y: 1}).
         A power that is not whole keeps its base closed: (x*y)^(1/2) -> (1, {x*y: 1/2})."""
-        coefficient = Fraction(1)
-        powers: dict[int, Fraction] = {}
+        coefficient: Q = 1
+        powers: dict[int, Q] = {}
         stack = [(root, power)]
         seen = 0
         while stack:
@@ -215,51 +236,53 @@ class Builder:
                 self.closed.add(root)
                 return None
             whole = e.denominator == 1 and i not in self.closed
-            q = self.rational(i) if whole and abs(e) <= MAX_POWER else None
+            q = self.rational(i) if whole and _abs(e) <= MAX_POWER else None
             name = self.name(i)
             v = self.value_of(i)
             if v is not None and short(v) and not _moderate(v):
                 return None  # 1e-200*1e-200 would be 0: such products stay as written
-            if q is not None:
-                if q == 0 and e < 0:
-                    return None
-                coefficient *= q ** int(e)
+            if q is not None and not (q == 0 and e < 0):  # 1/0 stays a factor
+                coefficient *= _power(q, int(e))
             elif whole and name == "mul":
                 stack.extend(((self.arg(i, 1), e), (self.arg(i), e)))
             elif whole and name == "div":
                 stack.extend(((self.arg(i, 1), -e), (self.arg(i), e)))
             elif whole and name == "neg":
-                coefficient *= Fraction(-1) ** int(e)
+                coefficient *= -1 if int(e) % 2 else 1
                 stack.append((self.arg(i), e))
             elif whole and (k := self.exponent(i)) is not None:
                 if k.denominator == 1:
                     stack.append((self.arg(i), e * k))
                 else:  # (x^(1/3))^2 = x^(2/3); x stays closed
                     base = self.arg(i)
-                    powers[base] = powers.get(base, Fraction(0)) + e * k
+                    powers[base] = powers.get(base, 0) + e * k
             else:
-                powers[i] = powers.get(i, Fraction(0)) + e
+                powers[i] = powers.get(i, 0) + e
         return coefficient, {i: e for i, e in powers.items() if e != 0}
 
     def product(self, *parts: Monomial | None) -> int | None:
         """The node of a product of monomials (None if one could not be opened)."""
-        coefficient = Fraction(1)
-        powers: dict[int, Fraction] = {}
+        coefficient: Q = 1
+        powers: dict[int, Q] = {}
         for part in parts:
             if part is None:
                 return None
             coefficient *= part[0]
             for i, e in part[1].items():
-                powers[i] = powers.get(i, Fraction(0)) + e
-        return self.monomial(coefficient, {i: e for i, e in powers.items() if e != 0})
+                powers[i] = powers.get(i, 0) + e
+        node = self.monomial(coefficient, {i: e for i, e in powers.items() if e != 0})
+        if node is not None and any(i in self.closed and self.name(i) in ("mul", "div")
+                                    for i in powers):
+            self.closed.add(node)  # a product holding a closed one stays closed: O(1) a step
+        return node
 
-    def monomial(self, coefficient: Fraction, powers: dict[int, Fraction]) -> int | None:
+    def monomial(self, coefficient: Q, powers: dict[int, Q]) -> int | None:
         """[-]k*a*b^2/(d*c^3): constants first, then names in alphabetical order, then the rest
         in the order they were made; whole negative powers below the fraction bar,
         x^(-2/3) above it."""
         if coefficient == 0:
             return self.const(0.0)
-        k = abs(coefficient)
+        k = _abs(coefficient)
         top: list[int] = []
         bottom: list[int] = []
         if k.denominator > MAX_DENOMINATOR or abs(k.numerator) >= BIG:
@@ -295,27 +318,35 @@ class Builder:
             node = self.make("mul", node, p)
         return node
 
-    def _order(self, i: int) -> tuple[int, str, int]:
+    def _order(self, i: int) -> tuple[int, str, int, int]:
         op = self.graph.ops[i]
-        if op is VAR:
-            return 1, self.graph.labels[i], i
-        return (0 if op is CONST else 2), "", i
+        if op is VAR:  # x2 before x10
+            name = self.graph.labels[i]
+            stem = name.rstrip("0123456789")
+            digits = name[len(stem):]
+            return 1, stem, int(digits) if digits and len(digits) < 18 else -1, i
+        return (0 if op is CONST else 2), "", 0, i
 
     # -- sums ---------------------------------------------------------------------------
 
-    def split(self, i: int) -> tuple[Fraction, int]:
+    def split(self, i: int) -> tuple[Q, int]:
         """A term as (coefficient, rest): 3*x -> (3, x), -x/2 -> (-1/2, x), x -> (1, x)."""
+        if i not in self.splits:
+            self.splits[i] = self._split(i)
+        return self.splits[i]
+
+    def _split(self, i: int) -> tuple[Q, int]:
         f = self.factors(i)
         if f is None or f[0] == 1:
-            return Fraction(1), i
-        rest = self.monomial(Fraction(1), f[1])
-        return (Fraction(1), i) if rest is None else (f[0], rest)
+            return 1, i
+        rest = self.monomial(1, f[1])
+        return (1, i) if rest is None else (f[0], rest)
 
-    def collect(self, root: int, sign: Fraction) -> tuple[dict[int, Fraction], Fraction] | None:
+    def collect(self, root: int, sign: Q) -> tuple[dict[int, Q], Q] | None:
         """The terms of a sum of at most MAX_TERMS nodes, like terms added, and its constant;
         a constant times a sum is opened too."""
-        terms: dict[int, Fraction] = {}
-        constant = Fraction(0)
+        terms: dict[int, Q] = {}
+        constant: Q = 0
         stack = [(root, sign)]
         seen = 0
         while stack:
@@ -328,7 +359,16 @@ class Builder:
             if q is not None:
                 constant += s * q
             elif i in self.closed:
-                terms[i] = terms.get(i, Fraction(0)) + s
+                terms[i] = terms.get(i, 0) + s
+            elif i in self.sum_terms:  # a sum made by sum_of: its terms are known
+                known, c = self.sum_terms[i]
+                seen += 2 * len(known)  # as many as opening it would count
+                if seen > MAX_TERMS:
+                    self.closed.add(root)
+                    return None
+                for t, k in known:
+                    terms[t] = terms.get(t, 0) + s * k
+                constant += s * c
             elif name in ("add", "sub"):
                 stack.append((self.arg(i, 1), -s if name == "sub" else s))
                 stack.append((self.arg(i, 0), s))
@@ -339,10 +379,20 @@ class Builder:
                 if t != i and self.name(t) in ("add", "sub") and t not in self.closed:
                     stack.append((t, s * k))  # 4*(a + 2) = 4*a + 8
                 else:
-                    terms[t] = terms.get(t, Fraction(0)) + s * k
+                    terms[t] = terms.get(t, 0) + s * k
         return {t: k for t, k in terms.items() if k != 0}, constant
 
-    def sum_of(self, terms: dict[int, Fraction], constant: Fraction) -> int | None:
+    def scaled(self, k: Q, t: int) -> int | None:
+        """k*t for a term t of a sum (as split gives it) and a constant k > 0."""
+        if (k, t) not in self.scales:
+            node = self.product((k, {}), self.factors(t))
+            if node is None:
+                n = self.number(k)
+                node = None if n is None else self.make("mul", n, t)
+            self.scales[k, t] = node
+        return self.scales[k, t]
+
+    def sum_of(self, terms: dict[int, Q], constant: Q) -> int | None:
         """t1 + 2*t2 - t3 + c: a positive term first, else a positive constant (1 - z).
         The same terms in another order give the node made first."""
         key = (tuple(sorted(terms.items())), constant)
@@ -356,15 +406,12 @@ class Builder:
             order.insert(0, first)
         elif constant > 0:
             acc = self.number(constant)
-            constant = Fraction(0)
+            constant = 0
         for t in order:
             k = terms[t]
-            term = t if abs(k) == 1 else self.product((abs(k), {}), self.factors(t))
+            term = t if _abs(k) == 1 else self.scaled(_abs(k), t)
             if term is None:
-                n = self.number(abs(k))
-                if n is None:
-                    return None
-                term = self.make("mul", n, t)
+                return None
             if acc is None:
                 acc = term if k > 0 else self.apply("neg", term)
             else:
@@ -372,12 +419,14 @@ class Builder:
         if acc is None:
             node = self.number(constant)
         elif constant:
-            c = self.number(abs(constant))
+            c = self.number(_abs(constant))
             node = None if c is None else self.make("add" if constant > 0 else "sub", acc, c)
         else:
             node = acc
         if node is not None:
             self.sums[key] = node
+            if self.name(node) in ("add", "sub"):
+                self.sum_terms.setdefault(node, key)
         return node
 
 
@@ -387,6 +436,25 @@ def short(value: float) -> bool:
     if not math.isfinite(value):
         return False
     return len(exact(value)) <= 8 or (value == int(value) and abs(value) < BIG)
+
+
+_CONSTANT_OPS = (CONST, OPS["neg"], OPS["div"])
+
+
+def _exact(value: float) -> Q:
+    return int(value) if value.is_integer() else Fraction(value)
+
+
+def _whole(q: Fraction) -> Q:
+    return q.numerator if q.denominator == 1 else q
+
+
+def _abs(q: Q) -> Q:
+    return -q if q < 0 else q
+
+
+def _power(q: Q, k: int) -> Q:
+    return _whole(Fraction(q) ** k) if k < 0 else q ** k
 
 
 def _moderate(value: float) -> bool:
@@ -403,7 +471,7 @@ def _add(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None
         return y
     if c[1] == 0.0:
         return x
-    return _sum(b, x, y, Fraction(1))
+    return _sum(b, x, y, 1)
 
 
 def _sub(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None:
@@ -412,17 +480,20 @@ def _sub(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None
         return x
     if c[0] == 0.0:
         return b.apply("neg", y)
-    return _sum(b, x, y, Fraction(-1))
+    return _sum(b, x, y, -1)
 
 
-def _sum(b: Builder, x: int, y: int, sign: Fraction) -> int | None:
-    left, right = b.collect(x, Fraction(1)), b.collect(y, sign)
+def _sum(b: Builder, x: int, y: int, sign: Q) -> int | None:
+    left, right = b.collect(x, 1), b.collect(y, sign)
     if left is None or right is None:
         return None
     terms = dict(left[0])
     for t, k in right[0].items():
-        terms[t] = terms.get(t, Fraction(0)) + k
-    return b.sum_of({t: k for t, k in terms.items() if k != 0}, left[1] + right[1])
+        terms[t] = terms.get(t, 0) + k
+    node = b.sum_of({t: k for t, k in terms.items() if k != 0}, left[1] + right[1])
+    if node is not None and any(t in b.closed and b.name(t) in ("add", "sub") for t in terms):
+        b.closed.add(node)  # a sum holding a closed one stays closed: O(1) a step
+    return node
 
 
 def _mul(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None:
@@ -444,7 +515,7 @@ def _div(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None
         return None  # an error when evaluated, as written
     if c[0] == 0.0:
         return b.const(0.0)
-    return b.product(b.factors(x), b.factors(y, Fraction(-1)))
+    return b.product(b.factors(x), b.factors(y, -1))
 
 
 def _neg(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None:
@@ -453,7 +524,7 @@ def _neg(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None
         return b.arg(x)
     if b.name(x) == "sub":  # -(p - q) = q - p
         return b.apply("sub", b.arg(x, 1), b.arg(x))
-    return b.product((Fraction(-1), {}), b.factors(x))
+    return b.product((-1, {}), b.factors(x))
 
 
 def _pow(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None:

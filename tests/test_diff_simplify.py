@@ -90,7 +90,9 @@ def test_never_longer_than_twice_sympys_simplify(e: Expr) -> None:
     except AutodiffError:
         assume(False)
         return
-    theirs = sp.sstr(sp.simplify(sp.diff(e.sym, SYM[name])))
+    simplified = sp.simplify(sp.diff(e.sym, SYM[name]))
+    assume(not simplified.has(sp.zoo, sp.nan, sp.oo, -sp.oo))  # log(x - x): no derivative
+    theirs = sp.sstr(simplified)
     assert _length(ours) <= 2 * max(_length(theirs), 3), (e.text, ours, theirs)
 
 

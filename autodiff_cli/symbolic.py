@@ -79,14 +79,15 @@ class Builder:
         if canon == args:
             self.memo[key] = i  # as written, it is this node
         self.span = g.spans[i]
+        long_sum = size >= BIG_SOURCE and op.name in ("add", "sub")
         simpler = None
-        if size < BIG_SOURCE or op.name not in ("add", "sub"):
+        if not long_sum:
             self.depth = 1
             simpler = self._simplify(op.name, canon)
             self.depth = 0
-        else:  # the spine of a long sum: as written, at once
-            self.closed.add(i)
         node = simpler if simpler is not None else self.make(op.name, *canon)
+        if long_sum:  # the spine of a long sum: as written, at once
+            self.closed.add(node)
         self.memo[key] = node
         if node != i and g.labels[i] and not g.labels[node] and g.args[node]:
             g.labels[node] = g.labels[i]

@@ -32,6 +32,7 @@ MAX_ORDER = 8  # highest derivative asked for by --order
 MAX_DENOMINATOR = 1000  # 1/3 is kept as a fraction; a constant needing more is a decimal
 MAX_POWER = 64  # c^k with a larger k is not multiplied out
 BIG = 10**15  # whole numbers print exactly below this
+HALF = Fraction(1, 2)
 BIG_SOURCE = 4 * MAX_TERMS  # a bigger sum in the source is kept as written
 
 Q = int | Fraction  # exact numbers: ints while they are whole (fast), else fractions
@@ -251,12 +252,13 @@ class Builder:
             elif whole and name == "neg":
                 coefficient *= -1 if int(e) % 2 else 1
                 stack.append((self.arg(i), e))
-            elif whole and (k := self.exponent(i)) is not None:
-                if k.denominator == 1:
-                    stack.append((self.arg(i), e * k))
-                else:  # (x^(1/3))^2 = x^(2/3); x stays closed
-                    base = self.arg(i)
-                    powers[base] = powers.get(base, 0) + e * k
+            elif name == "sqrt" and i not in self.closed:  # u^(1/2): u/sqrt(u) = sqrt(u)
+                stack.append((self.arg(i), e * HALF))
+            elif i not in self.closed and (k := self.exponent(i)) is not None and (
+                    whole or k.denominator != 1):
+                # (x^(1/3))^2 = x^(2/3), (x^(1/3))^(1/2) = x^(1/6) (x >= 0 for x^(1/3));
+                # (x^2)^(1/2) is not x: a power that is not whole does not open x^2 nor x*y
+                stack.append((self.arg(i), e * k))
             else:
                 powers[i] = powers.get(i, 0) + e
         return coefficient, {i: e for i, e in powers.items() if e != 0}
@@ -279,8 +281,8 @@ class Builder:
 
     def monomial(self, coefficient: Q, powers: dict[int, Q]) -> int | None:
         """[-]k*a*b^2/(d*c^3): constants first, then names in alphabetical order, then the rest
-        in the order they were made; whole negative powers below the fraction bar,
-        x^(-2/3) above it."""
+        in the order they were made; whole negative powers (and 1/sqrt) below the fraction
+        bar, x^(-2/3) above it; u^(1/2) is sqrt(u)."""
         if coefficient == 0:
             return self.const(0.0)
         k = _abs(coefficient)
@@ -298,10 +300,12 @@ class Builder:
                 bottom.append(self.const(k.denominator))
         for i in sorted(powers, key=self._order):
             e = powers[i]
-            below = e < 0 and e.denominator == 1
+            below = e < 0 and (e.denominator == 1 or e == -HALF)
             e = -e if below else e
             if e == 1:
                 part = i
+            elif e == HALF:
+                part = self.make("sqrt", i)
             else:
                 n = self.number(e, True)
                 if n is None:

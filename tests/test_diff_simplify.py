@@ -40,7 +40,10 @@ def evaluate(text: str, at: dict[str, float]) -> float:
     ("x*y*x/y", "2*x"),  # y/y is 1
     ("(x^2)^3", "6*x^5"),
     ("sqrt(x)*sqrt(x)", "1"),
-    ("x^0.5", "x^(-1/2)/2"),
+    ("x^0.5", "1/(2*sqrt(x))"),
+    ("sqrt(exp(x))", "sqrt(exp(x))/2"),
+    ("sqrt(sqrt(x))", "x^(-3/4)/4"),
+    ("(x^2)^(1/2)", "x/sqrt(x^2)"),  # |x|, not x
     ("exp(-x/5)", "-exp(-x/5)/5"),
     ("(1 + x^2)*(x^2 + 1)", "4*x*(x^2 + 1)"),  # one sum, whichever order it is written in
     ("1/x^3", "-3/x^4"),

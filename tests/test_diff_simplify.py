@@ -55,6 +55,19 @@ def test_textbook_forms(expr: str, want: str) -> None:
     assert d(expr, wrt) == want
 
 
+@pytest.mark.parametrize("expr", [
+    "x*x*x", "x*2*x", "x^(1/3)", "sin(x)^2 + cos(x)^2", "x^0.5", "sqrt(exp(x))",
+    "(1 + x^2)*(x^2 + 1)", "1/x^3", "x^2*sin(x)", "exp(-x^2/2)", "atan(y/x)", "x/y",
+    "sqrt(x^2 + y^2)", "x^3 + 2*x^2 - 7*x + 1", "log(x^2 + 1)*atan(x)^2", "tanh(x)^3",
+])
+def test_suite_cases_are_at_most_twice_sympys_length(expr: str) -> None:
+    x = SYM["x"]
+    sym = sp.parse_expr(expr.replace("^", "**"), local_dict=dict(SYM))
+    theirs = sp.sstr(sp.simplify(sp.diff(sym, x)))
+    ours = d(expr, "x", expand=True)
+    assert _length(ours) <= 2 * max(_length(theirs), 3), (ours, theirs)
+
+
 def test_a_long_derivative_names_each_part_once() -> None:
     text = d("exp(sin(x)*cos(x))/(1+x^2)^3 + log(x^2+1)*atan(x)^2", "x")
     assert "(1 + x^2)" not in text and "cos(x)*cos(x)" not in text and ")^3)^2" not in text

@@ -387,6 +387,38 @@ class Builder:
                     terms[t] = terms.get(t, 0) + s * k
         return {t: k for t, k in terms.items() if k != 0}, constant
 
+    def _factor_out(self, terms: dict[int, Q]) -> int | None:
+        """E*a + 2*E*b = E*(a + 2*b) for a factor E of every term that is not a name or a
+        number (exp(-x^2), (y - t), 1/(x^2 + 1)^3), and whole coefficients' common divisor;
+        None if there is no such E."""
+        parts = []
+        common: dict[int, Q] | None = None
+        for t in terms:
+            f = self.factors(t)
+            if f is None:
+                return None
+            parts.append(f)
+            if common is None:
+                common = {b: e for b, e in f[1].items() if self.graph.args[b]}
+            else:  # x^2 and x^3 have x^2 in common, 1/x^2 and 1/x^3 have 1/x^2
+                common = {b: (min if e > 0 else max)(e, f[1][b]) for b, e in common.items()
+                          if f[1].get(b, 0) * e > 0}
+            if not common:
+                return None
+        assert common is not None
+        coefficients = [c * k for (c, _), k in zip(parts, terms.values(), strict=True)]
+        whole = all(c.denominator == 1 for c in coefficients)
+        g = math.gcd(*(int(c) for c in coefficients)) if whole else 1  # 2*E*a + 4*E = 2*E*(a + 2)
+        inner: int | None = None
+        for c, (_, powers) in zip(coefficients, parts, strict=True):
+            rest = {b: e - common.get(b, 0) for b, e in powers.items()}
+            term = self.monomial(_whole(Fraction(c, g)), {b: e for b, e in rest.items() if e})
+            if term is None:
+                return None
+            inner = term if inner is None else self.apply("add", inner, term)
+        assert inner is not None
+        return self.product((g, common), self.factors(inner))
+
     def scaled(self, k: Q, t: int) -> int | None:
         """k*t for a term t of a sum (as split gives it) and a constant k > 0."""
         if (k, t) not in self.scales:
@@ -403,6 +435,10 @@ class Builder:
         key = (tuple(sorted(terms.items())), constant)
         if key in self.sums:
             return self.sums[key]
+        factored = self._factor_out(terms) if len(terms) > 1 and not constant else None
+        if factored is not None:
+            self.sums[key] = factored
+            return factored
         order = list(terms)
         first = next((t for t in order if terms[t] > 0), None)
         acc: int | None = None

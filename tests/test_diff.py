@@ -184,7 +184,7 @@ def test_diff_cli_json_and_order() -> None:
         "latex": {"x": r"\frac{\partial^{2} f}{\partial x^{2}} = 6 \cdot x \cdot y",
                   "y": r"\frac{\partial^{2} f}{\partial y^{2}} = 0"}}
     assert invoke("diff", "exp(-x^2)", "--wrt", "x", "--order", "2").stdout == \
-        "4*x^2*exp(-x^2) - 2*exp(-x^2)\n"
+        "2*exp(-x^2)*(2*x^2 - 1)\n"
 
 
 @pytest.mark.parametrize(("args", "message"), [

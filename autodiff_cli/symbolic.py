@@ -590,9 +590,19 @@ def _xlogy(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | No
     return b.apply("mul", b.apply("log", y), x)
 
 
+def _exp(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None:
+    (x,) = args
+    return b.arg(x) if b.name(x) == "log" else None  # exp(log(u)) = u, as u > 0 for log
+
+
+def _log(b: Builder, args: tuple[int, ...], c: list[float | None]) -> int | None:
+    (x,) = args
+    return b.arg(x) if b.name(x) == "exp" else None  # log(exp(u)) = u
+
+
 _SIMPLIFY: dict[str, Rule] = {
     "add": _add, "sub": _sub, "mul": _mul, "div": _div, "neg": _neg, "pow": _pow,
-    "xlogy": _xlogy,
+    "xlogy": _xlogy, "exp": _exp, "log": _log,
 }
 
 

@@ -14,12 +14,12 @@ from toolkit_helpers import VARS, Expr, expressions, invoke, magnitudes, points
 from autodiff_cli import MathError, compile
 from autodiff_cli.api import grad
 from autodiff_cli.engine import Graph
+from autodiff_cli.errors import UsageError
 from autodiff_cli.ops import CONST, OPS
-from autodiff_cli.parse import parse
 from autodiff_cli.render.diff import diff_latex, diff_text
 from autodiff_cli.render.expr import EXPAND_LIMIT, to_text
 from autodiff_cli.render.latex import latex_name, to_latex
-from autodiff_cli.symbolic import Builder, derivative, free_names
+from autodiff_cli.symbolic import Builder, derivative
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "toolkit"
 SEED_PROGRAM = "b = 4*a; c = b + 3; d = a + 2; e = c*d"
@@ -49,8 +49,12 @@ def test_derivative_parses_back_and_evaluates_to_grad(e: Expr, at: dict) -> None
     graph = compile(e.text, at)
     graph.gradient(at)
     scale = magnitudes(graph)
+    try:
+        present = list(derivative(e.text).nodes)
+    except UsageError:  # no variables
+        present = []
     for name in VARS:
-        if name not in free_names(parse(e.text)):
+        if name not in present:
             continue  # diff refuses a name the expression does not have
         text = d(e.text, name)
         got = evaluate(text, at)  # the derivative's own evaluation must not fail either

@@ -389,8 +389,8 @@ class Builder:
 
     def _factor_out(self, terms: dict[int, Q]) -> int | None:
         """E*a + 2*E*b = E*(a + 2*b) for a factor E of every term that is not a name or a
-        number (exp(-x^2), (y - t), 1/(x^2 + 1)^3), and whole coefficients' common divisor;
-        None if there is no such E."""
+        number (exp(-x^2), (y - t)), with the whole coefficients' common divisor; and a
+        common denominator: 1/u - x/u^2 = (u - x)/u^2. None if there is neither."""
         parts = []
         common: dict[int, Q] | None = None
         for t in terms:
@@ -399,9 +399,9 @@ class Builder:
                 return None
             parts.append(f)
             if common is None:
-                common = {b: e for b, e in f[1].items() if self.graph.args[b]}
-            else:  # x^2 and x^3 have x^2 in common, 1/x^2 and 1/x^3 have 1/x^2
-                common = {b: (min if e > 0 else max)(e, f[1][b]) for b, e in common.items()
+                common = {b: e for b, e in f[1].items() if e < 0 or self.graph.args[b]}
+            else:  # x^2 and x^3 have x^2 in common; over 1/x and 1/x^2 the denominator x^2
+                common = {b: min(e, f[1][b]) for b, e in common.items()
                           if f[1].get(b, 0) * e > 0}
             if not common:
                 return None

@@ -14,6 +14,7 @@ from toolkit_helpers import VARS, Expr, expressions, invoke, magnitudes, points
 from autodiff_cli import MathError, compile, core
 from autodiff_cli.api import grad
 from autodiff_cli.engine import Graph
+from autodiff_cli.errors import UsageError
 from autodiff_cli.ops import CONST, OPS
 from autodiff_cli.render.diff import diff_latex, diff_text
 from autodiff_cli.render.expr import EXPAND_LIMIT, to_text
@@ -46,7 +47,13 @@ def test_derivative_parses_back_and_evaluates_to_grad(e: Expr, at: dict) -> None
     evaluation = core.evaluate(core.prepare(e.text, at))
     graph = evaluation.graph
     scale = magnitudes(evaluation)
+    try:
+        present = list(derivative(e.text).nodes)
+    except UsageError:  # no variables
+        present = []
     for name in VARS:
+        if name not in present:
+            continue  # diff refuses a name the expression does not have
         text = d(e.text, name)
         got = evaluate(text, at)  # the derivative's own evaluation must not fail either
         tol = 1e-12 * scale[graph.variables[name]] + 1e-300
@@ -56,7 +63,7 @@ def test_derivative_parses_back_and_evaluates_to_grad(e: Expr, at: dict) -> None
 @pytest.mark.parametrize(("expr", "wrt", "want"), [
     ("(a+b)*(b+1)", "a", "b + 1"),
     ("(a+b)*(b+1)", "b", "2*b + a + 1"),
-    (SEED_PROGRAM, "a", "4*(a + 2) + 4*a + 3"),  # 4d + c
+    (SEED_PROGRAM, "a", "8*a + 11"),  # 4d + c = 4*(a + 2) + 4*a + 3
     ("b = a*4; c = b + 3", "a", "4"),
     ("x/y", "y", "-x/y^2"),
     ("x*y - y/x", "x", "y + y/x^2"),  # y - -(y/x^2)
@@ -75,7 +82,8 @@ def test_derivative_parses_back_and_evaluates_to_grad(e: Expr, at: dict) -> None
     ("sin(2*pi*x)", "x", "2*pi*cos(2*pi*x)"),
     ("x^3 + 2*x^2 - 7*x + 1", "x", "3*x^2 + 4*x - 7"),
     ("1/x", "x", "-1/x^2"),
-    ("x^y", "y", "log(x)*x^y"),
+    ("x^y", "y", "xlogy(x^y, x)"),  # 0 at x = 0, as grad says; log(x)*x^y is not
+    ("2^x", "x", "2^x*log(2)"),
     ("(2*3)*x", "x", "6"),
 ])
 def test_simplified_derivatives(expr: str, wrt: str, want: str) -> None:
@@ -103,7 +111,7 @@ def test_builder_rules_one_by_one() -> None:
     assert show(b.apply("mul", x, x)) == "x^2"
     assert show(b.apply("neg", b.apply("sub", x, y))) == "y - x"
     assert show(b.apply("div", b.apply("mul", b.const(6), x), b.apply("mul", b.const(4), y))) \
-        == "1.5*x/y"
+        == "3*x/(2*y)"
     assert show(b.apply("div", one, b.apply("mul", two, y))) == "1/(2*y)"
     assert show(b.apply("log", two)) == "log(2)"  # a long constant stays as written
     assert g.ops[b.apply("log", one)] is CONST
@@ -115,7 +123,7 @@ def test_a_long_derivative_is_a_program_that_parses_back() -> None:
     text = d(net, "w1")
     assert text.splitlines() == ["h1 = tanh(w1*x + b1)",
                                  "y = sigmoid(v1*h1 + v2*tanh(w2*x + b2))",
-                                 "2*x*v1*(y - t)*y*(1 - y)*(1 - h1^2)"]
+                                 "2*v1*x*y*(y - t)*(1 - y)*(1 - h1^2)"]
     at = {"w1": 0.3, "x": 1.2, "b1": -0.1, "w2": -0.7, "b2": 0.2, "v1": 1.1, "v2": -0.4,
           "t": 1.0}
     assert math.isclose(evaluate(text, at), grad(net, at).gradient["w1"], rel_tol=1e-13)
@@ -170,17 +178,17 @@ def test_diff_cli_one_variable_prints_the_bare_expression() -> None:
 def test_diff_cli_all_variables_under_comment_headers() -> None:
     r = invoke("diff", "(a+b)*(b+1)")
     assert r.stdout == "# ∂f/∂a\nb + 1\n# ∂f/∂b\n2*b + a + 1\n"
-    assert invoke("diff", SEED_PROGRAM, "--wrt", "a").stdout == "4*(a + 2) + 4*a + 3\n"
+    assert invoke("diff", SEED_PROGRAM, "--wrt", "a").stdout == "8*a + 11\n"
 
 
 def test_diff_cli_json_and_order() -> None:
     r = invoke("diff", "x^3*y", "--format", "json", "--order", "2")
     assert json.loads(r.stdout) == {
-        "expression": "x^3*y", "order": 2, "derivative": {"x": "6*y*x", "y": "0"},
-        "latex": {"x": r"\frac{\partial^{2} f}{\partial x^{2}} = 6 \cdot y \cdot x",
+        "expression": "x^3*y", "order": 2, "derivative": {"x": "6*x*y", "y": "0"},
+        "latex": {"x": r"\frac{\partial^{2} f}{\partial x^{2}} = 6 \cdot x \cdot y",
                   "y": r"\frac{\partial^{2} f}{\partial y^{2}} = 0"}}
     assert invoke("diff", "exp(-x^2)", "--wrt", "x", "--order", "2").stdout == \
-        "4*x^2*exp(-x^2) - 2*exp(-x^2)\n"
+        "2*exp(-x^2)*(2*x^2 - 1)\n"
 
 
 @pytest.mark.parametrize(("args", "message"), [

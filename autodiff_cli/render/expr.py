@@ -114,19 +114,23 @@ def part_names(graph: Graph, root: int, reserved: Iterable[str] = (),
     nodes, uses = below(graph, [root])
     taken = set(reserved) | set(graph.variables) | {graph.labels[i] for i in nodes}
     names: dict[int, str] = {}
+    named: dict[str, str] = {}  # text -> its name: two nodes that print alike get one
     done: Texts = {}
     counter = 0
     for i in nodes:
         text, prec = measure(graph, i, done)
-        if i != root and graph.args[i] and (
+        if i != root and text in named:
+            names[i] = named[text]
+            text, prec = names[i], ATOM
+        elif i != root and graph.args[i] and (
                 (uses.get(i, 0) > 1 and len(text) > SHARED_MIN) or len(text) > LINE_MAX):
             label = graph.labels[i]
-            if not label or label in names.values():
+            if not label or label in named.values():
                 counter += 1
                 while f"t{counter}" in taken:
                     counter += 1
                 label = f"t{counter}"
-            names[i] = label
+            names[i] = named[text] = label
             text, prec = label, ATOM
         done[i] = (text, prec)
     return names
@@ -140,11 +144,14 @@ def program_lines(graph: Graph, root: int, names: Mapping[int, str],
     nodes, _ = below(graph, [root])
     done: Texts = {}
     lines = []
+    written: set[str] = set()
     for i in nodes:
         text, prec = show(graph, i, done)
         if i in names and i != root:
             name = rename(names[i])
-            lines.append((name, text))
+            if name not in written:  # nodes that print alike share one name
+                written.add(name)
+                lines.append((name, text))
             text, prec = name, ATOM
         done[i] = (text, prec)
     lines.append(("", done[root][0]))

@@ -64,6 +64,9 @@ def node_latex(graph: Graph, i: int, done: Texts) -> tuple[str, int]:
         return text, (3 if text.startswith("-") else ATOM)
     parts = [done[a] for a in graph.args[i]]
     texts = [t for t, _ in parts]
+    if op.name == "xlogy":  # x \ln(y), 0 where x is 0
+        left, lp = parts[0]
+        return rf"{paren(left) if lp < 2 else left} \cdot \ln\left({texts[1]}\right)", 2
     if op.is_function:
         template = op.latex
         if not template:
@@ -72,7 +75,10 @@ def node_latex(graph: Graph, i: int, done: Texts) -> tuple[str, int]:
             template = template.replace("{" + var + "}", text)
         return template, ATOM
     if op.name == "div":
-        return rf"\frac{{{texts[0]}}}{{{texts[1]}}}", FRAC
+        top = texts[0]
+        if graph.ops[graph.args[i][0]] is CONST and top.startswith("-"):  # -\frac{2}{3}
+            return rf"-\frac{{{top[1:]}}}{{{texts[1]}}}", 3
+        return rf"\frac{{{top}}}{{{texts[1]}}}", FRAC
     p = op.precedence
     if len(parts) == 1:
         (text, q), = parts

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -155,7 +156,7 @@ def test_log_base_is_named_as_the_user_wrote_it(cli: Invoke) -> None:
     message = r.stderr.splitlines()[0]
     assert r.exit_code == 1
     assert "(y > 0, x > 0, x != 1) at y = -1, x = 2" in message, message
-    assert "b" not in message.split("error: log:")[1], message  # logb's own name for it
+    assert not re.search(r"\bb\b", message), message  # logb's own name for its base
     r = cli("trace", "log(y, x)", "--at", "x=2,y=3", "--format", "plain")
     assert r.exit_code == 0
     table = cli("trace", "log(y, x)", "--at", "x=2,y=3").stdout
@@ -167,7 +168,7 @@ def test_the_hint_of_a_half_power_names_its_base(cli: Invoke) -> None:
     assert r.exit_code == 1
     hint = [line for line in r.stderr.splitlines() if line.startswith("hint:")]
     assert hint and "a = 0" in hint[0], r.stderr
-    assert "d/dy" not in r.stderr and "x" not in hint[0], r.stderr
+    assert "d/dy" not in r.stderr and not re.search(r"\b[xy]\b", hint[0]), r.stderr
     assert "with respect to a" in r.stderr
 
 

@@ -88,9 +88,8 @@ def one(line: str, number: int, cache: Cache, mode: str = "reverse",
         return _error(None, "limit", f"line {number}: longer than {MAX_CHARS:,} characters, "
                       "the limit", None)
     try:
-        data = json.loads(line, object_pairs_hook=_unique)
-    except DuplicateKey as err:
-        return _error(None, "json", f"line {number}: {err}", None)
+        twice: list[str] = []
+        data = json.loads(line, object_pairs_hook=lambda pairs: _unique(pairs, twice))
     except (json.JSONDecodeError, RecursionError) as err:
         msg, col = (err.msg, err.colno) if isinstance(err, json.JSONDecodeError) else \
             ("nested too deeply", None)
@@ -104,6 +103,8 @@ def one(line: str, number: int, cache: Cache, mode: str = "reverse",
         return _error(None, "input", f"line {number}: \"id\" is nested more than "
                       f"{MAX_ID_DEPTH} levels deep", None)
     try:
+        if twice:
+            raise InputError(f"line {number}: the key {twice[0]!r} is given twice")
         if "id" not in data:
             raise InputError(f"line {number}: missing key \"id\"")
         if not isinstance(expr, str):
@@ -143,16 +144,13 @@ def _scalar(value: Any, graph: Graph) -> float:
                      hint="sum(...) or mean(...) makes one number of it")
 
 
-class DuplicateKey(ValueError):
-    pass
-
-
-def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object whose keys are all different (json.loads would keep the last)."""
+def _unique(pairs: list[tuple[str, Any]], twice: list[str]) -> dict[str, Any]:
+    """A JSON object, the keys given more than once put in twice (json.loads would
+    silently keep the last)."""
     obj: dict[str, Any] = {}
     for key, value in pairs:
         if key in obj:
-            raise DuplicateKey(f"the key {key!r} is given twice")
+            twice.append(key)
         obj[key] = value
     return obj
 

@@ -70,6 +70,7 @@ class Graph:
         self._output_name = ""
         self.makes_arrays = False  # an op makes an array, or a constant is one
         self._frozen = False
+        self._only_needed = False  # forward evaluates only what the output depends on
         self._plans: dict[Any, Any] = {}
 
     # -- building -----------------------------------------------------------------------
@@ -135,12 +136,25 @@ class Graph:
         g._output, g._output_name = self._output, self._output_name
         return g
 
-    def with_output(self, i: int) -> Graph:
-        """The same frozen nodes with node i as the output: a view, with plans of its own."""
+    def with_output(self, i: int, only_needed: bool = False) -> Graph:
+        """The same frozen nodes with node i as the output: a view, with plans of its own.
+        With only_needed, forward evaluates only the nodes node i depends on (a derivative's
+        graph keeps nodes its simplification made unneeded: x^(y - 1) beside 0*x^(y - 1))."""
         g = Graph(self.source)
         g.__dict__.update(self.freeze().__dict__)
-        g._output, g._plans = i, {}
+        g._output, g._plans, g._only_needed = i, {}, only_needed
         return g
+
+    def _needed(self) -> list[bool]:
+        """The nodes the output depends on (itself included): a walk with a stack."""
+        needed = [False] * len(self.ops)
+        stack = [self._output]
+        while stack:
+            i = stack.pop()
+            if not needed[i]:
+                needed[i] = True
+                stack.extend(self.args[i])
+        return needed
 
     # -- reading ------------------------------------------------------------------------
 
@@ -218,9 +232,13 @@ class Graph:
 
     def _steps(self) -> list[tuple[int, Any, int, int]]:
         """Forward steps on floats: (node, forward function, x, y or -1)."""
-        return self._plan("steps", lambda: [  # type: ignore[no-any-return]
-            (i, op.forward, a[0], a[1] if len(a) > 1 else -1)
-            for i, (op, a) in enumerate(zip(self.ops, self.args, strict=True)) if a])
+        return self._plan("steps", self._build_steps)  # type: ignore[no-any-return]
+
+    def _build_steps(self) -> list[tuple[int, Any, int, int]]:
+        needed = self._needed() if self._only_needed else None
+        return [(i, op.forward, a[0], a[1] if len(a) > 1 else -1)
+                for i, (op, a) in enumerate(zip(self.ops, self.args, strict=True))
+                if a and (needed is None or needed[i])]
 
     def _array_steps(self, random_key: tuple[int, ...]) -> list[tuple[int, Any, int, int]]:
         return self._plan(("array steps", random_key),  # type: ignore[no-any-return]

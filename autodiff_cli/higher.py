@@ -53,7 +53,7 @@ def _scalars(point: Mapping[str, Any]) -> bool:
 def _partials_of(p: Prepared, node: int) -> dict[str, float]:
     """d node / d variable for the variables asked for: one reverse sweep from node."""
     try:
-        return evaluate(p.with_graph(p.graph.with_output(node))).gradient
+        return evaluate(p.with_graph(p.graph.with_output(node, only_needed=True))).gradient
     except MathError as err:
         err.message = f"a higher derivative is not defined here: {err.message}"
         raise

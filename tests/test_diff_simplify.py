@@ -34,9 +34,7 @@ def variables(text: str) -> list[str]:
 
 
 def evaluate(text: str, at: dict[str, float]) -> float:
-    graph = compile(text, at)
-    graph.set_values(at)
-    return float(graph.forward())
+    return float(compile(text, at).at(at).forward())
 
 
 @pytest.mark.parametrize(("expr", "want"), [

@@ -96,27 +96,28 @@ def xlogy(x: Array, y: Array) -> Array:
 
 
 
-def sized(name: str, fn: Callable[[Array, Array], Array]) -> Callable[[Array, Array], Array]:
+def sized(op: Op, fn: Callable[[Array, Array], Array]) -> Callable[[Array, Array], Array]:
     """fn(x, y), once its result is known to have at most limits.MAX_ENTRIES entries: a
     broadcast such as (50000x1) + (1x50000) is refused before numpy allocates 20 GB."""
     from .limits import MAX_ENTRIES, check_entries
 
     def checked(x: Array, y: Array) -> Array:
         if getattr(x, "size", 1) * getattr(y, "size", 1) > MAX_ENTRIES:  # else it fits
-            check_entries(_entries(name, np.shape(x), np.shape(y)), "the result")
+            check_entries(_entries(op.shape, np.shape(x), np.shape(y)), "the result")
         return fn(x, y)
 
     return checked
 
 
-def _entries(name: str, a: tuple[int, ...], b: tuple[int, ...]) -> int:
-    """Entries of op name's result on shapes a and b (0 if they do not fit: the op says so)."""
+def _entries(kind: str, a: tuple[int, ...], b: tuple[int, ...]) -> int:
+    """Entries of the result of a binary op whose row's shape is `kind` on shapes a and b
+    (0 if they do not fit: the op says so)."""
     try:
-        if name == "matmul" and len(a) >= 2 and len(b) >= 2:
+        if kind == "matmul" and len(a) >= 2 and len(b) >= 2:
             shape = (*np.broadcast_shapes(a[:-2], b[:-2]), a[-2], b[-1])
-        elif name == "matmul":
+        elif kind == "matmul":
             return max(int(np.prod(a)), int(np.prod(b)))
-        elif name in ("sum_axis", "mean_axis"):
+        elif kind == "reduce_axis":
             return int(np.prod(a))
         else:
             shape = np.broadcast_shapes(a, b)

@@ -260,7 +260,7 @@ class Graph:
             if op.creates:
                 f = _drawing(f, (*random_key, k))
             elif len(a) == 2:
-                f = sized(op.name, f)
+                f = sized(op, f)
             steps.append((i, f, a[0], a[1] if len(a) > 1 else -1))
         return steps
 

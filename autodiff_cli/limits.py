@@ -101,9 +101,6 @@ SECONDS_PER_ARRAY_NODE = 1e-5  # one pass over a node whose value is an array (n
 SECONDS_PER_ENTRY = 1e-8  # one element-wise op on one entry, or one entry of a reduction
 SECONDS_PER_RANDOM = 4e-8  # one entry of randn
 SECONDS_PER_FLOP = 4e-11  # one multiply-add of a matrix product
-_ELEMENTWISE2 = frozenset(("add", "sub", "mul", "div", "pow", "max", "min", "logb", "xlogy"))
-_REDUCTIONS = frozenset(("sum", "mean"))
-_MAKERS = frozenset(("randn", "zeros"))
 Shape = tuple[int, ...]
 
 
@@ -172,16 +169,17 @@ def estimate(ops: Sequence[str], args: Sequence[tuple[int, ...]], leaves: Sequen
     depends = [False] * n
     for v in variables:
         depends[v] = True
-    if not (_MAKERS.intersection(ops) or any(getattr(leaves[i], "shape", ()) for i in range(n)
-                                             if not args[i])):
-        return Work(nodes=3 * n if any(depends) else n)  # all scalars: nodes say it all
     from .ops import OPS
 
+    rows = [OPS.get(name) for name in ops]
+    if not (any(op is not None and op.shape == "make" for op in rows)
+            or any(getattr(leaves[i], "shape", ()) for i in range(n) if not args[i])):
+        return Work(nodes=3 * n if any(depends) else n)  # all scalars: nodes say it all
     shapes: list[Shape] = [()] * n
     scalars: list[float | None] = [None] * n  # the value of a scalar node, where known
     nodes = arrays = entries = random = flops = 0
-    for i, (name, a) in enumerate(zip(ops, args, strict=True)):
-        if not a:
+    for i, (op, a) in enumerate(zip(rows, args, strict=True)):
+        if not a or op is None:
             leaf = leaves[i]
             shapes[i] = tuple(getattr(leaf, "shape", ()))
             if not shapes[i]:
@@ -191,24 +189,25 @@ def estimate(ops: Sequence[str], args: Sequence[tuple[int, ...]], leaves: Sequen
         ins = [shapes[k] for k in a]
         shape: Shape | None = ()
         size = mults = 0  # entries this node reads or writes, multiply-adds it does
-        if name in _MAKERS:
+        kind = op.shape
+        if kind == "make":
             shape = _made(scalars[a[0]], scalars[a[-1]])
-            random += _size(shape or ()) if name == "randn" else 0
-        elif name == "matmul":
+            random += _size(shape or ()) if op.name == "randn" else 0
+        elif kind == "matmul":
             shape, mults = _matmul(ins[0], ins[1])
-        elif name == "transpose":
+        elif kind == "transpose":
             shape = ins[0][::-1]
-        elif name in _REDUCTIONS:
+        elif kind == "reduce":
             size = _size(ins[0])
-        elif name in ("sum_axis", "mean_axis"):
+        elif kind == "reduce_axis":
             size = _size(ins[0])
             shape = _drop_axis(ins[0], scalars[a[1]])
-        elif name in _ELEMENTWISE2:
+        elif len(ins) == 2:
             shape = _broadcast(ins[0], ins[1])
         else:
             shape = ins[0]
         shapes[i] = shape = shape or ()
-        if shape and name not in _MAKERS and name != "matmul":
+        if shape and kind not in ("make", "matmul"):
             size = max(size, _size(shape))
         passes = 3 if any(depends[k] for k in a) else 1
         depends[i] = passes == 3
@@ -218,7 +217,7 @@ def estimate(ops: Sequence[str], args: Sequence[tuple[int, ...]], leaves: Sequen
         flops += passes * mults
         if not shape and not size and all(scalars[k] is not None for k in a):
             with contextlib.suppress(ArithmeticError, ValueError, TypeError):
-                scalars[i] = float(OPS[name].forward(*(scalars[k] for k in a)))
+                scalars[i] = float(op.forward(*(scalars[k] for k in a)))
     return Work(nodes=nodes + sum(1 for a in args if not a), arrays=arrays, entries=entries,
                 random=random, flops=flops)
 

@@ -39,7 +39,15 @@ class Op:
     creates: bool = False  # makes a new array from its arguments (a shape): a constant
     array: str = ""  # on arrays: numpy's function of this name, or "arrays.NAME" for one of
     # arrays.py (the ones numpy lacks); "" for numpy's function of the op's own name
-    latex: str = ""  # how a function prints in LaTeX, over {x} and {y}; else \operatorname
+    latex: str = ""  # how the op prints in LaTeX, over {x} and {y} ({(x)}: x in
+    # parentheses if it binds more weakly than latex_precedence); else \operatorname
+    latex_precedence: int = 9  # how strongly the LaTeX form binds (9: an atom; a fraction
+    # binds 8: it needs parentheses only as the base of a power)
+    grouping: str = "left"  # an infix op, where a chain needs no parentheses: "left"
+    # (a - b - c is (a - b) - c), "right" (a^b^c is a^(b^c)), "both" (associative)
+    shape: str = "broadcast"  # its result's shape on arrays: "broadcast" (element-wise),
+    # "first" (its first input's), "matmul", "transpose", "reduce" (a scalar), "reduce_axis"
+    # (its input's without axis y), "make" (the shape y x y its inputs give)
 
     @property
     def written(self) -> str:
@@ -110,13 +118,13 @@ _SHAPE = "x rows and y columns, whole numbers >= 1, at most 10^7 entries"
 _ATTR = "{x} > 0, or {x} = 0 with {y} >= 0, or {x} < 0 with a whole {y}"
 
 OPS: dict[str, Op] = {op.name: op for op in (
-    _infix("add", "+", 1, operator.add, ("1", "1")),
+    _infix("add", "+", 1, operator.add, ("1", "1"), grouping="both"),
     _infix("sub", "-", 1, operator.sub, ("1", "-1"), array="subtract"),
-    _infix("mul", "*", 2, operator.mul, ("y", "x"), array="multiply"),
+    _infix("mul", "*", 2, operator.mul, ("y", "x"), array="multiply", grouping="both"),
     _infix("div", "/", 2, operator.truediv, ("1/y", "-x/y^2"), domain="{y} != 0",
-           array="divide"),
+           array="divide", latex=r"\frac{{x}}{{y}}", latex_precedence=8),
     _infix("pow", "^", 4, math.pow, ("y*x^(y - 1)", "xlogy(z, x)"), domain=_ATTR,
-           note="d/dy needs x > 0", array="power",
+           note="d/dy needs x > 0", array="power", grouping="right",
            hints=("the slope of {x}^{y} at {x} = 0 is infinite when {y} < 1",
                   "d/d{y} of {x}^{y} needs {x} > 0")),
     _infix("neg", "-", 3, operator.neg, ("-1",), array="negative"),
@@ -151,7 +159,8 @@ OPS: dict[str, Op] = {op.name: op for op in (
     _fn("relu", _relu, "step(x)", note="0 at x = 0", array="arrays.relu"),
     _fn("softplus", _softplus, "sigmoid(x)", array="arrays.softplus"),
     _fn("xlogy", _xlogy, "log(y)", "x/y", domain="{y} > 0 unless {x} = 0",
-        note="xlogy(0, y) = 0 for every y", array="arrays.xlogy"),
+        note="xlogy(0, y) = 0 for every y", array="arrays.xlogy",
+        latex=r"{(x)} \cdot \ln\left({y}\right)", latex_precedence=2),
     _fn("sign", _sign, "0", note="0 everywhere, also at the jump x = 0"),
     _fn("step", _step, "0", note="step(0) = 0; derivative 0 everywhere, also at the jump",
         array="arrays.step"),
@@ -161,24 +170,26 @@ OPS: dict[str, Op] = {op.name: op for op in (
         note="1/2 to each input at a tie", array="minimum", latex=r"\min\left({x}, {y}\right)"),
     # not element-wise: on arrays, arrays.py gives their vector-Jacobian products
     _infix("matmul", "@", 2, operator.mul, ("y", "x"), vjp="vjp_matmul",
-           vjp_rule=("{g} @ {y}ᵀ", "{x}ᵀ @ {g}")),
+           vjp_rule=("{g} @ {y}ᵀ", "{x}ᵀ @ {g}"), shape="matmul"),
     _fn("transpose", _same, "1", vjp="vjp_transpose", vjp_rule=("transpose of {g}",),
-        array="transpose"),
+        array="transpose", shape="transpose"),
     _fn("sum", _same, "1", vjp="vjp_sum", vjp_rule=("{g} copied to every entry of {x}",),
-        array="arrays.total"),
+        array="arrays.total", shape="reduce"),
     _fn("mean", _same, "1", vjp="vjp_mean", vjp_rule=("{g} ÷ n copied to all n entries of {x}",),
-        array="arrays.average"),
+        array="arrays.average", shape="reduce"),
     _fn("sum_axis", _first, "1", "0", call="sum", vjp="vjp_sum_axis", array="arrays.sum_axis",
+        shape="reduce_axis",
         vjp_rule=("{g} copied along axis {y} of {x}", "0")),
     _fn("mean_axis", _first, "1", "0", call="mean", vjp="vjp_mean_axis", array="arrays.mean_axis",
+        shape="reduce_axis",
         vjp_rule=("{g} ÷ n copied along axis {y} of {x}", "0")),
     # new arrays of shape (r, c): constants, so no gradient flows into r and c
     _fn("randn", _array_only, "0", "0", creates=True, vjp="vjp_shape", vjp_rule=("0", "0"),
-        array="arrays.randn",
+        array="arrays.randn", shape="make",
         domain=_SHAPE,
         note="standard normal entries, fixed by --seed and the call's place in the source"),
     _fn("zeros", _array_only, "0", "0", creates=True, vjp="vjp_shape", vjp_rule=("0", "0"),
-        array="arrays.zeros",
+        array="arrays.zeros", shape="make",
         domain=_SHAPE),
 )}
 

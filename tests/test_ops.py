@@ -189,3 +189,54 @@ def test_max_min_split_the_derivative_at_a_tie(name: str) -> None:
     graph.forward()
     out = graph.graph.output
     assert (graph.local(out, 0), graph.local(out, 1)) == (0.5, 0.5)
+
+
+# -- what the printers and the budget read from a row -----------------------------------
+
+
+@pytest.mark.parametrize(("source", "printed"), [
+    ("a - (b - c)", "a - (b - c)"), ("(a - b) - c", "a - b - c"),
+    ("a + (b + c)", "a + b + c"), ("a*(b*c)", "a*b*c"), ("a/(b/c)", "a/(b/c)"),
+    ("a^(b^c)", "a^b^c"), ("(a^b)^c", "(a^b)^c"), ("a^(-b)", "a^-b"), ("a^(b*c)", "a^(b*c)"),
+    ("-(a^b)", "-a^b"), ("(-a)^b", "(-a)^b"), ("-(a + b)", "-(a + b)"),
+])
+def test_text_parentheses_follow_each_rows_grouping(source: str, printed: str) -> None:
+    from autodiff_cli.render.expr import to_text
+
+    graph = compile(source, dict.fromkeys("abc", 2.0))
+    assert to_text(graph, graph.output) == printed
+
+
+@pytest.mark.parametrize(("source", "latex"), [
+    ("xlogy(a + b, c)", r"\left(a + b\right) \cdot \ln\left(c\right)"),
+    ("xlogy(a, c^b)", r"a \cdot \ln\left(c^{b}\right)"),
+    ("-2/a", r"-\frac{2}{a}"), ("(a/b)^c", r"\left(\frac{a}{b}\right)^{c}"),
+    ("a - (b - c)", r"a - \left(b - c\right)"), ("a*(-b)", r"a \cdot \left(-b\right)"),
+])
+def test_latex_comes_from_each_rows_template(source: str, latex: str) -> None:
+    from autodiff_cli.render.latex import to_latex
+
+    graph = compile(source, dict.fromkeys("abc", 2.0))
+    assert to_latex(graph, graph.output) == latex
+
+
+def test_every_infix_op_says_how_it_groups_and_every_op_its_shape() -> None:
+    kinds = {"broadcast", "first", "matmul", "transpose", "reduce", "reduce_axis", "make"}
+    for op in OPS.values():
+        assert op.grouping in ("left", "right", "both"), op.name
+        assert op.shape in kinds, op.name
+        assert (op.shape == "make") == op.creates, op.name
+
+
+def test_the_budget_broadcasts_every_element_wise_binary_op() -> None:
+    """The work estimate reads the shape from the row: atan2 of a 1x1 and a 300x300 array
+    costs what the 300x300 result does, as add's does (a list of op names once missed it)."""
+    import numpy as np
+
+    from autodiff_cli.limits import estimate
+
+    small, big = np.zeros((1, 1)), np.zeros((300, 300))
+    works = {name: estimate(["var", "var", name], [(), (), (0, 1)], [small, big, None])
+             for name in ("add", "atan2", "max")}
+    assert works["atan2"] == works["add"] == works["max"]
+    assert works["add"].entries >= 300 * 300

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from ..engine import Graph
-from ..ops import CONST, CONSTANTS, VAR
+from ..ops import CONST, CONSTANTS, OPS, VAR, Op
 from .numbers import exact
 
 ATOM = 9
+UNARY = OPS["neg"].precedence  # a prefix op binds this strongly
 EXPAND_LIMIT = 120  # characters: a longer derivative prints as a program with named parts
 SHARED_MIN = 12  # a part used more than once gets a name if its text is longer than this
 LINE_MAX = 80  # any part whose text is longer than this gets a name
@@ -67,12 +68,20 @@ def node_text(graph: Graph, i: int, done: Texts) -> tuple[str, int]:
         (text, q), = parts
         return op.symbol + (f"({text})" if q < 2 else text), p
     (left, lp), (right, rp) = parts
-    if lp < p or (op.name == "pow" and lp <= p):
-        left = f"({left})"
-    if (rp < p or (rp == p and op.name in ("sub", "div", "matmul"))) if op.name != "pow" \
-            else rp < 3:
-        right = f"({right})"
+    left_bare, right_bare = bare_operands(op, lp, rp)
+    left = left if left_bare else f"({left})"
+    right = right if right_bare else f"({right})"
     return f"{left} {op.symbol} {right}" if p == 1 else f"{left}{op.symbol}{right}", p
+
+
+def bare_operands(op: Op, lp: int, rp: int) -> tuple[bool, bool]:
+    """Whether the left and right operands of infix op, binding with precedences lp and rp,
+    print without parentheses: as the grammar reads them back, by the op's grouping. The
+    right operand of a right-grouped op (an exponent) may be a prefix op: x^-2."""
+    p = op.precedence
+    if op.grouping == "right":
+        return lp > p, rp >= min(p, UNARY)
+    return lp >= p, rp > p or (rp == p and op.grouping == "both")
 
 
 # -- derivatives: expanded, or a program with named parts ----------------------------------

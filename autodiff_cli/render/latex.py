@@ -8,15 +8,14 @@ from collections.abc import Mapping
 
 from ..engine import Graph
 from ..ops import CONST, CONSTANTS, VAR
-from .expr import ATOM, Texts, walk
+from .expr import ATOM, UNARY, Texts, bare_operands, walk
 from .numbers import exact
-
-FRAC = 8  # a fraction needs no parentheses, except as the base of a power
 
 GREEK = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
          "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi",
          "psi", "omega"]
 _UNICODE_GREEK = dict(zip("αβγδεζηθικλμνξπρστυφχψω", GREEK, strict=True))
+_PLACE = re.compile(r"\{(\()?([xy])\)?\}")  # {x} or {(x)} in an op's template: one pass
 _NAME = re.compile(r"([^\W\d_]+)(\d*)(?:_(\w+))?\Z")
 
 
@@ -64,34 +63,38 @@ def node_latex(graph: Graph, i: int, done: Texts) -> tuple[str, int]:
         return text, (3 if text.startswith("-") else ATOM)
     parts = [done[a] for a in graph.args[i]]
     texts = [t for t, _ in parts]
-    if op.name == "xlogy":  # x \ln(y), 0 where x is 0
-        left, lp = parts[0]
-        return rf"{paren(left) if lp < 2 else left} \cdot \ln\left({texts[1]}\right)", 2
+    if op.latex:
+        return _filled(op.latex, op.latex_precedence, parts, graph.ops[graph.args[i][0]] is CONST)
     if op.is_function:
-        template = op.latex
-        if not template:
-            return rf"\operatorname{{{op.written}}}\left({', '.join(texts)}\right)", ATOM
-        for var, text in zip("xy", texts, strict=False):
-            template = template.replace("{" + var + "}", text)
-        return template, ATOM
-    if op.name == "div":
-        top = texts[0]
-        if graph.ops[graph.args[i][0]] is CONST and top.startswith("-"):  # -\frac{2}{3}
-            return rf"-\frac{{{top[1:]}}}{{{texts[1]}}}", 3
-        return rf"\frac{{{top}}}{{{texts[1]}}}", FRAC
+        return rf"\operatorname{{{op.written}}}\left({', '.join(texts)}\right)", ATOM
     p = op.precedence
     if len(parts) == 1:
         (text, q), = parts
         return "-" + (paren(text) if q < 2 else text), p
     (left, lp), (right, rp) = parts
-    if op.name == "pow":
+    if op.grouping == "right":  # a power: its exponent is raised, so needs no parentheses
         return f"{paren(left) if lp < ATOM else left}^{{{right}}}", p
-    if lp < p:
-        left = paren(left)
-    if rp < p or (rp == p and op.name == "sub") or (p == 2 and rp == 3):
+    left_bare, right_bare = bare_operands(op, lp, rp)
+    left = left if left_bare else paren(left)
+    if not right_bare or (p == 2 and rp == UNARY):  # a \cdot \left(-b\right)
         right = paren(right)
     symbol = r"\cdot" if op.symbol in ("*", "@") else op.symbol
     return f"{left} {symbol} {right}", p
+
+
+def _filled(template: str, binds: int, parts: list[tuple[str, int]],
+            first_is_number: bool) -> tuple[str, int]:
+    """An op row's LaTeX template with its inputs put in: {x}, {y} as they are, {(x)} in
+    parentheses if it binds more weakly than the template. A fraction of a negative number
+    puts the sign in front: -\\frac{2}{3}."""
+    if first_is_number and parts[0][0].startswith("-") and template.startswith(r"\frac{{x}}"):
+        text, binds = _filled(template, binds, [(parts[0][0][1:], ATOM), *parts[1:]], False)
+        return "-" + text, UNARY
+    def put(m: re.Match[str]) -> str:
+        text, q = parts["xy".index(m[2])]
+        return paren(text) if m[1] and q < binds else text
+
+    return _PLACE.sub(put, template), binds
 
 
 def paren(text: str) -> str:

@@ -87,7 +87,9 @@ def _usage(err: Any) -> int:
     NoArgsIsHelpError) for a command line with no arguments."""
     from .render.errors import printable
 
-    message = str(err.format_message())
+    # typer 0.21 with click 8.2 names an option's unset environment variable in every bad
+    # value ("Invalid value for '--mode' (env var: 'None'): ..."): not ours to show
+    message = str(err.format_message()).replace(" (env var: 'None')", "")
     if type(err).__name__ == "NoArgsIsHelpError":
         if message:  # empty when Typer's rich help has printed it already
             _say([message.rstrip("\n")], 0, sys.stdout)

@@ -848,7 +848,7 @@ def quiz(
         "--kinds", help="Exercises, in order: graph, trace, neuron, perceptron, step "
         "(default: all five; none with --template).", show_default=False)] = None,
     difficulty: Annotated[int, typer.Option(
-        "--difficulty", min=1, max=3, help="1: by hand, small integers; 2: decimals, a "
+        "--difficulty", help="1: by hand, small integers; 2: decimals, a "
         "function; 3: up to ~15 nodes, reused intermediates, a 2-2-1 network.")] = 1,
     template: Annotated[list[Path] | None, typer.Option(
         "--template", help="An exercise of your own, a JSON file (the README's section for "

@@ -123,6 +123,7 @@ def classes(draw: Any) -> tuple[list[dict[str, Any]], list[str], dict[str, float
             issues = True
             continue
         line: dict[str, Any] = {"student": student, "problem": pid}
+        flawed = False  # this line has an issue of its own (said again if it is repeated)
         if hostile == "student type":
             line["student"] = draw(st.sampled_from([5, None, ["ada"], ""]))
         if hostile == "no problem":
@@ -133,7 +134,7 @@ def classes(draw: Any) -> tuple[list[dict[str, Any]], list[str], dict[str, float
         if hostile != "student type":
             named.add(student)  # a line with a student makes them one of the class
         known = pid in ("p1", "p2") or (pid == "p3" and student in variants)
-        issues |= hostile in ("student type", "no problem", "unknown key") or (
+        flawed |= hostile in ("student type", "no problem", "unknown key") or (
             valid_line and not known)
         truth = answers_of(student, pid) if known else {}
         for k in draw(st.lists(st.sampled_from(KEYS.get(pid, KEYS["p1"])), unique=True)):
@@ -148,7 +149,7 @@ def classes(draw: Any) -> tuple[list[dict[str, Any]], list[str], dict[str, float
             elif choice == "hostile":
                 value, correct = draw(st.sampled_from(HOSTILE_ANSWERS)), False
                 # an answer of the wrong JSON type: the line is not read whole
-                issues |= isinstance(value, (bool, list, dict)) and valid_line and known
+                flawed |= isinstance(value, (bool, list, dict)) and valid_line and known
             else:
                 value = {"right": want, "text": repr(want), "expression": f"{want!r}*3/3",
                          "close": want * (1 + 1e-9), "wrong": want + 1 + abs(want) / 100,
@@ -169,11 +170,12 @@ def classes(draw: Any) -> tuple[list[dict[str, Any]], list[str], dict[str, float
                 if group(k)[0] == "gradient" and valid_line and known and given:
                     given.pop()  # this line's answer is not read
             line["gradient"] = list(line["gradient"].values())
-            issues = True
+            flawed = True
         lines.append(json.dumps(line))
+        issues |= flawed
         if draw(st.booleans()) and draw(st.booleans()):  # the same line once more
             lines.append(lines[-1])
-            issues |= hostile != "" or not known  # its issues, once more
+            issues |= flawed  # its issues, once more
             if valid_line and known:
                 for k in KEYS[pid]:
                     if _answered(line, k):

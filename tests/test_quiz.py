@@ -583,7 +583,7 @@ def test_the_latex_compiles(tmp_path: Path) -> None:
     ([], "either --students"),
     (["--count", "2", "--kinds", "graph,quiz"], "unknown kind 'quiz'"),
     (["--count", "0"], "--count must be"),
-    (["--count", "2", "--difficulty", "4"], "less than or equal to 3"),
+    (["--count", "2", "--difficulty", "4"], "--difficulty must be 1, 2 or 3, got 4"),
     (["--students", "no-such-roster.csv"], "cannot read"),
     (["--count", "1", "--template", "no-such.json"], "cannot read"),
 ])

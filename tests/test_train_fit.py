@@ -417,6 +417,7 @@ def test_the_generator_writes_the_example_files_byte_for_byte(tmp_path: Path) ->
         assert (tmp_path / name).read_bytes() == (EXAMPLES / name).read_bytes(), name
 
 
+@pytest.mark.numpy_digits
 def test_the_readme_train_examples_print_what_the_readme_shows(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import re

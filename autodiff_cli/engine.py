@@ -436,9 +436,19 @@ class State:
                             if wanted[k]:
                                 send(i, k, a, None, part)
             except (ArithmeticError, ValueError):
-                raise self._derivative_error(i, active) from None
+                raise self._first_bad_local(active, i) from None
         self._finite_gradients(g, active)
         return g
+
+    def _first_bad_local(self, active: frozenset[str] | None, i: int) -> MathError:
+        """The error for a sweep that failed at node i: on floats, the first node in
+        evaluation order (the leftmost in the source, as forward mode says) whose local
+        derivative the sweep needs and is not finite; on arrays, node i."""
+        if not self.arrays:
+            for j, k, _t in sorted(self.graph.sweep(active).edges):  # in evaluation order
+                if not self._local_finite(j, k):
+                    return self._derivative_error(j, active)
+        return self._derivative_error(i, active)
 
     def _seed(self, seed: Value) -> Value:
         out = self.values[self.graph.output]
@@ -464,9 +474,8 @@ class State:
         if not self.arrays:
             if math.isfinite(sum(g)):
                 return
-            for i, k, _t in graph.sweep(active).edges:  # the first edge that went wrong
-                if not self._local_finite(i, k):
-                    raise self._derivative_error(i, active)
+            if any(not self._local_finite(i, k) for i, k, _t in graph.sweep(active).edges):
+                raise self._first_bad_local(active, -1)
             for name, j in graph.variables.items():
                 if not math.isfinite(g[j]):
                     raise self._overflow(name, j)

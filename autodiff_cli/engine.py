@@ -380,6 +380,8 @@ class State:
 
             guard, unbroadcast = nullcontext(), _no_broadcast
         record = tape.append if tape is not None else None
+        start = len(tape) if tape is not None else 0
+        failed = False
 
         def send(i: int, k: int, t: int, local: Value, part: Value) -> None:
             """Arrays: input t of node i receives part, summed back to t's shape."""
@@ -436,19 +438,89 @@ class State:
                             if wanted[k]:
                                 send(i, k, a, None, part)
             except (ArithmeticError, ValueError):
-                raise self._first_bad_local(active, i) from None
+                if self.arrays:
+                    raise self._derivative_error(i, active) from None
+                failed = True
+        if not self.arrays:
+            if failed or not math.isfinite(sum(g)):
+                if tape is not None:
+                    del tape[start:]
+                return self._careful_backward(g[graph.output], active, tape)
+            return g
         self._finite_gradients(g, active)
         return g
 
-    def _first_bad_local(self, active: frozenset[str] | None, i: int) -> MathError:
-        """The error for a sweep that failed at node i: on floats, the first node in
-        evaluation order (the leftmost in the source, as forward mode says) whose local
-        derivative the sweep needs and is not finite; on arrays, node i."""
-        if not self.arrays:
-            for j, k, _t in sorted(self.graph.sweep(active).edges):  # in evaluation order
-                if not self._local_finite(j, k):
-                    return self._derivative_error(j, active)
-        return self._derivative_error(i, active)
+    def _careful_backward(self, seed: float, active: frozenset[str] | None,
+                          tape: list[Edge] | None, skip: frozenset[int] = frozenset()
+                          ) -> list[Value]:
+        """The sweep on floats again, edge by edge, once the fast one met a local derivative
+        that is not finite (or an overflow). An edge's part of the gradient is adjoint *
+        local * tangent (d output/d node, d node/d input, d input/d variable), and a zero
+        factor wins: an infinite adjoint sent along a local derivative of exactly 0 sends
+        0 (sqrt(0*x) has gradient 0, as forward mode finds from the other end). A gradient
+        asked for that is still not finite is an error at the leftmost node whose local
+        derivative is not finite where the adjoint into it and the tangent out of it (for
+        some variable asked for) are both nonzero, as in forward mode; where there is no
+        such node (the tangent is 0 by cancellation: sqrt(x - x)), the sweep is run once
+        more without those edges (`skip`), which then send 0."""
+        graph = self.graph
+        g: list[float] = [0.0] * len(self.values)
+        g[graph.output] = seed
+        suspects = []
+        for n, (i, k, t) in enumerate(graph.sweep(active).edges):
+            gi = g[i]
+            local = self._local_or_nan(i, k)
+            part = 0.0 if gi == 0.0 or local == 0.0 or n in skip else gi * local
+            if not math.isfinite(local) and gi != 0.0:
+                suspects.append((n, i, t))
+            g[t] += part
+            if tape is not None:
+                tape.append(Edge(i, k, t, local, part))
+        names = [n for n in graph.variables if active is None or n in active]
+        if all(math.isfinite(g[graph.variables[n]]) for n in names):
+            return g
+        if suspects and not skip:
+            still = self._zero_tangents(names)
+            bad = [i for _n, i, t in suspects if not still[t]]
+            if bad:
+                raise self._derivative_error(min(bad), active)
+            if tape is not None:
+                del tape[len(tape) - len(graph.sweep(active).edges):]
+            return self._careful_backward(seed, active, tape,
+                                          frozenset(n for n, _i, _t in suspects))
+        for name in names:
+            if not math.isfinite(g[graph.variables[name]]):
+                raise self._overflow(name, graph.variables[name])
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _local_or_nan(self, i: int, k: int) -> float:
+        try:
+            return float(self.local(i, k))
+        except (ArithmeticError, ValueError):
+            return math.nan
+
+    def _zero_tangents(self, names: Iterable[str]) -> list[bool]:
+        """For each node, whether d node / d variable is exactly 0 for every variable in
+        names: forward passes in which a local derivative that is not finite gives NaN, and
+        a zero factor (tangent or local derivative) gives 0."""
+        still = [True] * len(self.values)
+        for name in names:
+            for j, x in enumerate(self._tangent_pass(name, None)):
+                if x != 0.0:
+                    still[j] = False
+        return still
+
+    def _zero_adjoints(self) -> list[bool]:
+        """For each node, whether d output / d node is exactly 0: a reverse pass in which
+        a local derivative that is not finite gives NaN, and a zero factor gives 0."""
+        g = [0.0] * len(self.values)
+        g[self.graph.output] = 1.0
+        for i, k, t in self.graph.sweep(None).edges:
+            if g[i] != 0.0:
+                local = self._local_or_nan(i, k)
+                if local != 0.0:
+                    g[t] += g[i] * local
+        return [x == 0.0 for x in g]
 
     def _seed(self, seed: Value) -> Value:
         out = self.values[self.graph.output]
@@ -470,16 +542,8 @@ class State:
         return seed
 
     def _finite_gradients(self, g: list[Value], active: frozenset[str] | None) -> None:
+        """Arrays: each asked-for variable's gradient, of its shape, and finite."""
         graph = self.graph
-        if not self.arrays:
-            if math.isfinite(sum(g)):
-                return
-            if any(not self._local_finite(i, k) for i, k, _t in graph.sweep(active).edges):
-                raise self._first_bad_local(active, -1)
-            for name, j in graph.variables.items():
-                if not math.isfinite(g[j]):
-                    raise self._overflow(name, j)
-            return
         import numpy as np
 
         for name, j in graph.variables.items():
@@ -503,15 +567,59 @@ class State:
         the local derivative of every edge a tangent flows along is kept in it."""
         if self.arrays:
             raise UsageError("forward mode works on scalar values only; use reverse mode")
+        try:
+            t = self._tangent_pass(name, tape, fast=True)
+            if math.isfinite(t[self.graph.output]) and math.isfinite(sum(t)):
+                return t
+        except (ArithmeticError, ValueError):
+            pass
+        if tape is not None:
+            tape.clear()
+        return self._careful_tangents(name, tape)
+
+    def _careful_tangents(self, name: str, tape: dict[tuple[int, int], float] | None
+                          ) -> list[float]:
+        """The tangents again, edge by edge, once the fast pass met a local derivative that
+        is not finite (or an overflow): the rule of _careful_backward from the other end. A
+        zero factor wins; a gradient still not finite is an error at the leftmost node whose
+        local derivative is not finite where the tangent into it and the adjoint out of it
+        are both nonzero; where there is none (the adjoint is 0 by cancellation: u - u),
+        the pass is run once more without those edges."""
+        graph = self.graph
+        suspects: list[tuple[int, int]] = []
+        t = self._tangent_pass(name, tape, suspects=suspects)
+        if math.isfinite(t[graph.output]):
+            return t
+        if suspects:
+            quiet = self._zero_adjoints()
+            bad = [i for i, _k in suspects if not quiet[i]]
+            if bad:
+                raise self._derivative_error(min(bad), frozenset((name,)))
+            if tape is not None:
+                tape.clear()
+            t = self._tangent_pass(name, tape, skip=frozenset(suspects))
+            if math.isfinite(t[graph.output]):
+                return t
+        worst = next(i for i, x in enumerate(t) if not math.isfinite(x))
+        raise MathError(f"{self._where(worst)}: overflow: the derivative with respect to "
+                        f"{name} is too large for a float here", graph.source,
+                        graph.spans[worst])
+
+    def _tangent_pass(self, name: str, tape: dict[tuple[int, int], float] | None,
+                      fast: bool = False, suspects: list[tuple[int, int]] | None = None,
+                      skip: frozenset[tuple[int, int]] = frozenset()) -> list[float]:
+        """One forward pass of tangents d node / d name. fast: a local derivative that is
+        not finite raises, or leaves an infinite tangent. Else a local derivative that is
+        not finite gives NaN (and is listed in suspects where a nonzero tangent meets it),
+        a zero local derivative sends 0 whatever the tangent, and the edges in skip send 0."""
         v, graph = self.values, self.graph
         ops = graph.ops
         t = [0.0] * len(v)
         t[graph.variables[name]] = 1.0
-        i = -1
-        try:
-            for i, _f, a, b in graph._steps():
-                p = scalar_partials(ops[i].name)
-                y = v[b] if b >= 0 else v[a]
+        for i, _f, a, b in graph._steps():
+            p = scalar_partials(ops[i].name)
+            y = v[b] if b >= 0 else v[a]
+            if fast:  # the everyday pass: one or two products, no questions asked
                 dt = 0.0
                 if t[a]:
                     local = evaluate(p[0], v[a], y, v[i])
@@ -524,17 +632,22 @@ class State:
                     if tape is not None:
                         tape[i, 1] = local
                 t[i] = dt
-        except (ArithmeticError, ValueError):
-            raise self._derivative_error(i, frozenset((name,))) from None
-        if not math.isfinite(sum(t)):  # or the sum alone overflowed
-            bad = next((i for i, x in enumerate(t) if not math.isfinite(x)), None)
-            if bad is not None:
-                for k, a in enumerate(graph.args[bad]):
-                    if t[a] and not math.isfinite(self.local(bad, k)):
-                        raise self._derivative_error(bad, frozenset((name,)))
-                raise MathError(f"{self._where(bad)}: overflow: the derivative with respect "
-                                f"to {name} is too large for a float here", graph.source,
-                                graph.spans[bad])
+                continue
+            dt = 0.0
+            for k, src in ((0, a), (1, b)) if b >= 0 else ((0, a),):
+                if not t[src]:
+                    continue
+                try:
+                    local = float(evaluate(p[k], v[a], y, v[i]))
+                except (ArithmeticError, ValueError):
+                    local = math.nan
+                if not math.isfinite(local) and suspects is not None:
+                    suspects.append((i, k))
+                if tape is not None:
+                    tape[i, k] = local
+                if local != 0.0 and (i, k) not in skip:
+                    dt += t[src] * local
+            t[i] = dt
         return t
 
     def _local_finite(self, i: int, k: int) -> bool:

@@ -83,7 +83,8 @@ def magnitudes(evaluation: Any) -> list[float]:
     g = [0.0] * len(taped.graph)
     g[taped.graph.output] = 1.0
     for edge in taped.tape:
-        g[edge.input] += abs(g[edge.node] * edge.local)
+        if edge.contribution:  # a zero factor wins, as in the sweep: nan * 0 is 0
+            g[edge.input] += abs(g[edge.node] * edge.local)
     return g
 
 

@@ -148,15 +148,42 @@ def source_text(text: str, limit: int = ECHO_LIMIT) -> str:
 # -- JSON ---------------------------------------------------------------------------------
 
 def to_json(data: Any, ascii_only: bool = False) -> str:
-    """One line of JSON: no NaN or Infinity (ValueError: a bug, never printed), and no
-    character a terminal would act on (C1 controls, bidirectional overrides, line
-    separators: JSON escapes only the C0 controls itself) but as a \\u escape."""
+    """One line of JSON: no NaN or Infinity, which JSON does not have (a number that is not
+    finite, such as a trace's local derivative at a domain edge that a zero factor
+    cancels, is the string "inf", "-inf" or "nan"), and no character a terminal would act
+    on (C1 controls, bidirectional overrides, line separators: JSON escapes only the C0
+    controls itself) but as a \\u escape."""
     import json
 
-    text = json.dumps(data, ensure_ascii=ascii_only, allow_nan=False)
+    try:
+        text = json.dumps(data, ensure_ascii=ascii_only, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(data), ensure_ascii=ascii_only, allow_nan=False)
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _finite(data: Any) -> Any:
+    """A copy of JSON data with each float that is not finite as its name: iterative, for
+    reports of any size."""
+    import math
+
+    def plain(x: Any) -> Any:
+        if isinstance(x, float) and not math.isfinite(x):
+            return str(x)
+        return x.copy() if isinstance(x, (dict, list)) else x
+
+    top = plain(data)
+    stack = [top]
+    while stack:
+        box = stack.pop()
+        if isinstance(box, (dict, list)):
+            keys = box.keys() if isinstance(box, dict) else range(len(box))
+            for key in keys:
+                box[key] = plain(box[key])
+                stack.append(box[key])
+    return top
 
 
 def _escape(c: str) -> str:

@@ -15,9 +15,16 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
+from hypothesis import settings
 from hypothesis import strategies as st
 
 import autodiff_cli
+
+# Every run tries the same examples, so a red build is a regression anyone can reproduce;
+# HYPOTHESIS_PROFILE=long (strategies.py) explores at random, 50 times as many.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("HYPOTHESIS_PROFILE", "ci") == "ci":
+    settings.load_profile("ci")
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -167,8 +167,9 @@ def classes(draw: Any) -> tuple[list[dict[str, Any]], list[str], dict[str, float
         if hostile == "gradient list" and "gradient" in line:
             for k in KEYS.get(pid, []):
                 given = slots.get((student, pid, k))
-                if group(k)[0] == "gradient" and valid_line and known and given:
-                    given.pop()  # this line's answer is not read
+                if group(k)[0] == "gradient" and valid_line and known and given and \
+                        _answered(line, k):
+                    given.pop()  # this line's answer is not read (another line's is)
             line["gradient"] = list(line["gradient"].values())
             flawed = True
         lines.append(json.dumps(line))

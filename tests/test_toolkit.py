@@ -312,13 +312,16 @@ def test_toolkit_commands_are_registered() -> None:
     assert {"grad", "hessian", "diff", "check"} <= set(_commands())
 
 
-def test_show_completion_prints_a_bash_script() -> None:
+def test_show_completion_prints_a_bash_script(monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
     from autodiff_cli.cli import app
 
+    # without a parent shell to detect (CI, a background job) typer makes --show-completion
+    # a flag and prints "Shell  not supported"; this makes it take the shell named
+    monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
     r = CliRunner().invoke(app, ["--show-completion", "bash"], prog_name="autodiff")
-    assert r.exit_code == 0
+    assert r.exit_code == 0, (r.output, r.exception)
     assert "_AUTODIFF_COMPLETE=complete_bash" in r.stdout
 
 

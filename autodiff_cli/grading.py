@@ -41,8 +41,9 @@ Given = float | Refused
 
 @dataclass
 class Answer:
-    """One answer: key is "value" or a variable's name. An answer that could not be read
-    has expected nan and says why in reason (text: what was given); it is never ok."""
+    """One answer: key is "value" or "d/dNAME" (grade's spelling: a variable may be named
+    value). An answer that could not be read has expected nan and says why in reason
+    (text: what was given); it is never ok."""
 
     key: str
     expected: float
@@ -54,6 +55,11 @@ class Answer:
     @property
     def difference(self) -> float:
         return self.got - self.expected
+
+    @property
+    def variable(self) -> str | None:
+        """The variable of a partial derivative; None for the value."""
+        return self.key[3:] if self.key.startswith("d/d") else None
 
 
 @dataclass
@@ -152,7 +158,7 @@ def check_answers(expression: str, at: Mapping[str, Any] | None = None,
                              f"{shape_text(got)}", hint="check a scalar: sum(...) or an "
                              "entry's own expression")
     given = ([("value", value, result.value)] if value is not None else []) + \
-        [(name, want, result.gradient[name]) for name, want in expect.items()]
+        [(f"d/d{name}", want, result.gradient[name]) for name, want in expect.items()]
     answers = []
     for key, want, got in given:
         if isinstance(want, Refused):

@@ -179,10 +179,10 @@ def weight_names(layers: Sequence[int]) -> list[tuple[str, int, int, int]]:
     if len(layers) == 2:
         return [("w1", 1, 1, 1), ("w2", 1, 1, 2), ("b", 1, 1, 0)]
     names = []
+    sep = "," if max(layers) > 9 else ""  # one style in a network: W^1_{10,2} beside W^1_{1,2}
     for layer in range(1, len(layers)):
         fan_in, fan_out = layers[layer - 1], layers[layer]
         for j in range(1, fan_out + 1):
-            sep = "," if j > 9 or fan_in > 9 else ""
             for k in range(1, fan_in + 1):
                 sub = f"{j}{sep}{k}"
                 names.append((f"W^{layer}_{{{sub}}}" if sep else f"W^{layer}_{sub}",

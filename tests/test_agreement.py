@@ -506,10 +506,10 @@ def _all_agree(cli: Invoke, q: Question, ref: Answer, asked: dict[str, Answer], 
                   "--value", repr(ref.value), "--format", "plain")
     assert checked.exit_code == 0, (checked.stdout, checked.stderr)
     computed = {}
-    for line in checked.stdout.splitlines():  # name expected got ok
+    for line in checked.stdout.splitlines():  # value|d/dNAME expected got ok
         key, _expected, number, _ok = line.split()
         computed[key] = float(number)
-    assert computed == {"value": ref.value, **ref.partials}
+    assert computed == {"value": ref.value, **{f"d/d{n}": g for n, g in ref.partials.items()}}
 
     if not ref.partials:  # DIFF
         tell("diff: no variable")

@@ -370,7 +370,7 @@ def test_non_finite_values_typed_by_the_user_are_refused(cli: Any, value: str,
         assert message in err.splitlines()[0] and "(column " in err.splitlines()[0]
     # an answer is not an option: check grades it WRONG, with the reason, and goes on
     r = cli("check", "x", "--at", "x=1", "--expect", f"x={value}", "--format", "plain")
-    assert (r.exit_code, r.stdout) == (1, "x - 1 WRONG\n")
+    assert (r.exit_code, r.stdout) == (1, "d/dx - 1 WRONG\n")
     assert message in r.stderr and r.stderr.startswith("--expect x: ")
     with pytest.raises(UsageError):
         grad("x", {"x": math.inf})
@@ -576,7 +576,7 @@ def test_control_characters_in_input_never_reach_a_terminal(
     (["grad", "--at", "x=2", "--format", "plain", "--", "--x"], "2\nx 1\n"),
     (["grad", "--x^2", "--at", "x=2", "--format", "plain"], "4\nx 4\n"),
     (["diff", "-sin(x)"], "-cos(x)\n"),
-    (["check", "-x", "--at", "x=1", "--expect", "x=-1", "--format", "plain"], "x -1 -1 ok\n"),
+    (["check", "-x", "--at", "x=1", "--expect", "x=-1", "--format", "plain"], "d/dx -1 -1 ok\n"),
 ])
 def test_an_expression_may_start_with_minus(cli: Any, args: list[str], out: str) -> None:
     assert ok(cli(*args)).stdout == out

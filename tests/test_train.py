@@ -200,6 +200,16 @@ def test_weight_names_follow_the_seed() -> None:
     assert "W^1_{10,2}" in wide and "W^2_{1,10}" in wide and "b^1_10" in wide
 
 
+@pytest.mark.parametrize("layers", [(2, 3, 1), (2, 9, 1), (2, 10, 1), (2, 12, 12, 1),
+                                    (2, 4, 11, 1)])
+def test_a_network_names_its_weights_in_one_style(layers: tuple[int, ...]) -> None:
+    """Subscripts with a comma everywhere or nowhere: never W^1_11 beside W^1_{11,1}."""
+    weights = [n for n, _l, _j, k in weight_names(layers) if k > 0]
+    commas = {"," in n for n in weights}
+    assert commas == {max(layers) > 9}
+    assert all(("{" in n) == ("," in n) for n in weights)
+
+
 def test_given_weights_come_back_in_the_same_order() -> None:
     layers = (2, 2, 2, 1)
     w = [float(k) / 10 for k in range(len(weight_names(layers)))]
@@ -354,11 +364,13 @@ def test_colour_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TERM", "xterm-256color")
     from rich.console import Console
 
+    from autodiff_cli.render.table import to_rich
     from autodiff_cli.render.train import train_table
 
     buffer = io.StringIO()
     Console(file=buffer, force_terminal=True, color_system="standard", width=100).print(
-        train_table(train_gate("and", hidden=(), weights=(10, 10, -15), epochs=0), True))
+        to_rich(train_table(train_gate("and", hidden=(), weights=(10, 10, -15), epochs=0), True),
+                True, 100))
     text = buffer.getvalue()
     assert "\x1b[" in text
     assert "#" not in text  # colour, not characters, marks the regions on a terminal

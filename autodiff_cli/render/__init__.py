@@ -34,19 +34,26 @@ def emit(report: Any, fmt: Format, *, as_json: Callable[[Any], Any],
         print_table(as_table(report, fancy(out)), out)
 
 
-def print_table(table: Any, out: TextIO) -> None:
-    """A Table (render/table.py) or any rich renderable. A Table bound for a pipe or a file
-    is laid out without importing rich, when that gives the same text."""
-    from .table import Table, plain_text, to_rich
+def print_table(report: Any, out: TextIO) -> None:
+    """A report as render/table.py's blocks (a Table, Prose, a str, or a list of them),
+    laid out without rich for a pipe or a file and by rich for a terminal; or any rich
+    renderable."""
+    from .table import Prose, Table, lay_out, to_rich
 
-    if isinstance(table, Table):
-        text = None if out.isatty() or not encodes_unicode(out) else \
-            plain_text(table, _width())
-        if text is not None:
-            write(text, out)
+    if isinstance(report, (Table, Prose, str, list)):
+        if not out.isatty():
+            encoding = None if encodes_unicode(out) else \
+                getattr(out, "encoding", None) or "ascii"
+            write(lay_out(report, _width(), encoding), out)
             return
-        table = to_rich(table, fancy(out))
-    print_rich(table, out)
+        report = to_rich(report, fancy(out), _terminal_width())
+    print_rich(report, out)
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((100, 24)).columns
 
 
 def print_rich(renderable: Any, out: TextIO) -> None:
@@ -55,11 +62,18 @@ def print_rich(renderable: Any, out: TextIO) -> None:
     safe_for_terminal(renderable, None if encodes_unicode(out) else
                       getattr(out, "encoding", None) or "ascii")
     color = fancy(out)
+    if not out.isatty():  # rich pads lines to the table's width: no line ends in a space
+        import io
+
+        page = io.StringIO()
+        Console(file=page, no_color=True, color_system=None, highlight=False, emoji=False,
+                markup=False, width=_width()).print(renderable)
+        write("".join(line.rstrip() + "\n" for line in page.getvalue().splitlines()), out)
+        return
     file: Any = out if encodes_unicode(out) else _Encodable(out)
     console = Console(file=file,
                       no_color=not color, color_system="auto" if color else None,
-                      highlight=False, emoji=False, markup=False,
-                      width=None if out.isatty() else _width())
+                      highlight=False, emoji=False, markup=False)
     console.print(renderable)
 
 

@@ -9,12 +9,13 @@ from ..grading import Answer, AnswerCheck
 from ..words import partial_symbol
 from . import source_text
 from .matrix import is_array, shape_text
-from .numbers import exact, human
+from .numbers import exact, human, telling
+from .table import Block, Table, styled
 
 
 def answer_name(c: AnswerCheck, a: Answer) -> str:
     f = c.result.output or "f"
-    return f if a.key == "value" else partial_symbol(f, a.key)
+    return f if a.variable is None else partial_symbol(f, a.variable)
 
 
 def tolerance_text(c: AnswerCheck) -> str:
@@ -62,40 +63,28 @@ def check_json(c: AnswerCheck) -> dict[str, Any]:
 
 def refused_notes(c: AnswerCheck) -> str:
     """One line per answer that could not be read, for standard error."""
-    return "".join(f"{'--value' if a.key == 'value' else '--expect ' + a.key}: the answer "
+    return "".join(f"{'--value' if a.variable is None else '--expect ' + a.variable}: the answer "
                    f"{given_text(a)} is refused: {source_text(a.reason, 300)}\n"
                    for a in c.answers if a.reason)
 
 
 def check_plain(c: AnswerCheck) -> str:
-    """One line per answer: name expected got ok|WRONG; expected is - for an answer that
-    could not be read."""
+    """One line per answer: value or d/dNAME, expected, got, ok|WRONG; expected is - for an
+    answer that could not be read."""
     return "".join(f"{a.key} {'-' if a.reason else exact(a.expected)} {exact(a.got)} "
                    f"{'ok' if a.ok else 'WRONG'}\n" for a in c.answers)
 
 
-def check_table(c: AnswerCheck, fancy: bool) -> Any:
-    from rich import box
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
+def check_table(c: AnswerCheck, fancy: bool = False) -> list[Block]:
     r = c.result
     at = ", ".join(f"{n} = {human(x) if not is_array(x) else shape_text(x)}"
                    for n, x in r.at.items())
-    table = Table(box=box.SIMPLE_HEAD if fancy else None, show_edge=False,
-                  header_style="bold" if fancy else "", pad_edge=False)
-    table.add_column("answer")
-    for title in ("expected", "got", "difference"):
-        table.add_column(title, justify="right")
-    table.add_column("check", justify="right")
-    for a in c.answers:
-        mark = Text("ok" if a.ok else "WRONG", style="bold red" if fancy and not a.ok else "")
-        table.add_row(Text(answer_name(c, a)), Text(given_text(a, 30) if a.reason else
-                                                    human(a.expected)),
-                      human(a.got), "-" if a.reason else human(a.difference), mark)
-    head = [Text(source_text(r.expression))] + ([Text(f"at {at}")] if at else [])
-    notes = [Text(f"{answer_name(c, a)}: the answer {given_text(a)} is refused: "
-                  f"{source_text(a.reason, 300)}") for a in c.answers if a.reason]
-    return Group(*head, Text(""), table, Text(""), *notes,
-                 Text(f"{verdict(c)}; {tolerance_text(c)}"))
+    rows = [(answer_name(c, a), given_text(a, 30) if a.reason else telling(a.expected, a.got)[0],
+             telling(a.expected, a.got)[1], "-" if a.reason else human(a.difference),
+             "ok" if a.ok else styled("WRONG", "bold red")) for a in c.answers]
+    table = Table(("answer", "expected", "got", "difference", "check"),
+                  ("left", "right", "right", "right", "right"), rows, pad_edge=False)
+    notes = [f"{answer_name(c, a)}: the answer {given_text(a)} is refused: "
+             f"{source_text(a.reason, 300)}" for a in c.answers if a.reason]
+    return [source_text(r.expression), *([f"at {at}"] if at else []), "", table, "", *notes,
+            f"{verdict(c)}; {tolerance_text(c)}"]

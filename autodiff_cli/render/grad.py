@@ -1,4 +1,4 @@
-"""The grad report as a rich table, plain text and JSON data.
+"""The grad report as a table, plain text and JSON data.
 
 Scalars print as numbers; arrays as matrices (render/matrix.py). When the output is an
 array, the gradients are of sum(output), or of sum(g * output) with g given by --seed-grad,
@@ -14,7 +14,7 @@ from ..words import partial_symbol
 from . import source_text
 from .matrix import is_array, matrix_table, shape_text, to_json, to_plain
 from .numbers import exact, human
-from .table import Table
+from .table import Block, Table
 
 
 def grad_json(r: GradResult) -> dict[str, Any]:
@@ -39,48 +39,28 @@ def grad_plain(r: GradResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def grad_table(r: GradResult, fancy: bool) -> Any:
-    """A Table (laid out without rich for a pipe) when everything is a scalar; rich's
-    renderables when there are matrices to draw."""
+def grad_table(r: GradResult, fancy: bool = False) -> list[Block]:
+    """The source, the value, a table of the scalar gradients and a table per matrix."""
     f = r.output or "f"
     target = {"sum": f"sum({f})", "seed_grad": f"sum(g*{f})"}.get(r.reduced, f)
-    if not is_array(r.value) and not any(map(is_array, r.gradient.values())):
-        above = [source_text(r.expression), f"{f} = {human(r.value)}"]
-        if r.seed_grad is not None:
-            target = f"g*{f}"
-            above.append(reduction_note(f, r.value, r.seed_grad))
-        return _scalars(r, list(r.gradient), target)._replace(above=(*above, ""))
-    return _matrices(r, f, target, fancy)
-
-
-def _scalars(r: GradResult, names: list[str], target: str) -> Table:
-    return Table(("variable", "value", partial_symbol(target, "variable")),
-                 ("left", "right", "right"),
-                 [(n, human(r.at[n]), human(r.gradient[n])) for n in names], pad_edge=False)
-
-
-def _matrices(r: GradResult, f: str, target: str, fancy: bool) -> Any:
-    from rich.console import Group
-    from rich.text import Text
-
-    from .table import to_rich
-
-    parts: list[Any] = [Text(source_text(r.expression))]
+    parts: list[Block] = [source_text(r.expression)]
     if is_array(r.value):
-        parts += [Text(""), matrix_table(f, r.value, fancy),
-                  Text(reduction_note(f, r.value, r.seed_grad))]
+        parts += ["", *matrix_table(f, r.value), reduction_note(f, r.value, r.seed_grad)]
     else:
-        parts.append(Text(f"{f} = {human(r.value)}"))
+        parts.append(f"{f} = {human(r.value)}")
         if r.seed_grad is not None:
             target = f"g*{f}"
-            parts.append(Text(reduction_note(f, r.value, r.seed_grad)))
+            parts.append(reduction_note(f, r.value, r.seed_grad))
     scalars = [n for n, g in r.gradient.items() if not is_array(g)]
-    if scalars or len(scalars) == len(r.gradient):
-        parts += [Text(""), to_rich(_scalars(r, scalars, target), fancy)]
+    if scalars or not r.gradient:
+        parts += ["", Table(("variable", "value", partial_symbol(target, "variable")),
+                            ("left", "right", "right"),
+                            [(n, human(r.at[n]), human(r.gradient[n])) for n in scalars],
+                            pad_edge=False)]
     for name, g in r.gradient.items():
         if is_array(g):
-            parts += [Text(""), matrix_table(partial_symbol(target, name), g, fancy)]
-    return Group(*parts)
+            parts += ["", *matrix_table(partial_symbol(target, name), g)]
+    return parts
 
 
 def reduction_note(f: str, value: Any, seed_grad: Any) -> str:

@@ -10,7 +10,7 @@ from ..words import partial_symbol
 from . import source_text
 from .grad import grad_json, grad_plain, grad_table
 from .numbers import exact, human
-from .table import Table, to_rich
+from .table import Block, Table, styled
 
 
 def passes_text(r: GradReport) -> str:
@@ -30,8 +30,7 @@ def passes_line(mode: str, passes: dict[str, int], n: int) -> str:
 
 def check_text(r: GradReport) -> list[str]:
     return ["finite difference: (f(x+h) - f(x-h)) / 2h at h, h/√5, h/5, Richardson-"
-            "extrapolated;",
-            f"  h from {r.step:.3g}·|x| ({r.step:.3g} at x = 0), adapted to f; "
+            f"extrapolated; h from {r.step:.3g}·|x| ({r.step:.3g} at x = 0), adapted to f; "
             "forward/backward: one-sided",
             "bound: the finite difference's own error estimate; "
             "error: |∂ - fd| / max(1, |∂|, |fd|)",
@@ -81,49 +80,32 @@ def report_plain(r: GradReport) -> str:
     return grad_plain(r.result)
 
 
-def report_table(r: GradReport, fancy: bool) -> Any:
-    from rich.console import Group
-    from rich.text import Text
-
+def report_table(r: GradReport, fancy: bool = False) -> list[Block]:
     if r.checks is None and r.order == 1:
-        table = grad_table(r.result, fancy)
-        if isinstance(table, Table):
-            table = to_rich(table, fancy)
-        return Group(table, Text(""), Text(passes_text(r)))
+        return [*grad_table(r.result), "", passes_text(r)]
     res = r.result
     f = res.output or "f"
-    table = _table(fancy)
-    for title in ("variable", "value", partial_symbol(f, "variable")):
-        table.add_column(title, justify="left" if title == "variable" else "right")
-    parts: list[Any] = [Text(source_text(res.expression)), Text(f"{f} = {human(res.value)}"),
-                        Text(""), table]
+    headers = ["variable", "value", partial_symbol(f, "variable")]
+    parts: list[Block] = [source_text(res.expression), f"{f} = {human(res.value)}", ""]
     if r.order != 1:
-        table.add_column(partial_symbol(f, "variable", r.order), justify="right")
-        for name, g in res.gradient.items():
-            table.add_row(Text(name), human(res.at[name]), human(g), human(r.derivative[name]))
-        return Group(*parts)
-    for title in ("finite difference", "bound", "method", "error", "check"):
-        table.add_column(title, justify="left" if title == "method" else "right")
+        headers.append(partial_symbol(f, "variable", r.order))
+        rows = [(name, human(res.at[name]), human(g), human(r.derivative[name]))
+                for name, g in res.gradient.items()]
+        return [*parts, Table(tuple(headers), ("left", *("right",) * 3), rows, pad_edge=False)]
+    headers += ["finite difference", "bound", "method", "error", "check"]
+    checked: list[tuple[str, ...]] = []
     for c in r.checks or []:
         fd = "-" if c.finite_difference is None else human(c.finite_difference)
         bound = "-" if c.bound is None else f"{c.bound:.2g}"
         err = "-" if c.error is None else f"{c.error:.2g}"
         verdict = "ok" if c.ok and c.error is not None else "skipped" if c.ok else "FAIL"
-        table.add_row(Text(c.name), human(res.at[c.name]), human(c.gradient), fd, bound,
-                      c.method or "-", err,
-                      Text(verdict, style="" if c.ok or not fancy else "bold red"))
-    parts += [Text(""), *(Text(line) for line in check_text(r))]
-    parts += [Text(kink_text(c)) for c in r.checks or [] if c.kink is not None]
+        checked.append((c.name, human(res.at[c.name]), human(c.gradient), fd, bound,
+                     c.method or "-", err, verdict if c.ok else styled(verdict, "bold red")))
+    parts += [Table(tuple(headers), ("left", *("right",) * 4, "left", "right", "right"), checked,
+                    pad_edge=False), "", *check_text(r)]
+    parts += [kink_text(c) for c in r.checks or [] if c.kink is not None]
     if any(c.error is None for c in r.checks or []):
-        parts.append(Text("skipped: f is not defined on either side of x"))
+        parts.append("skipped: f is not defined on either side of x")
     if r.mode:
-        parts.append(Text(passes_text(r)))
-    return Group(*parts)
-
-
-def _table(fancy: bool) -> Any:
-    from rich import box
-    from rich.table import Table
-
-    return Table(box=box.SIMPLE_HEAD if fancy else None, show_edge=False,
-                 header_style="bold" if fancy else "", pad_edge=False)
+        parts.append(passes_text(r))
+    return parts

@@ -8,6 +8,7 @@ from ..higher import HessianResult
 from ..words import mixed_symbol, partial_symbol
 from . import source_text
 from .numbers import exact, human
+from .table import Block, Table
 
 
 def hessian_json(r: HessianResult) -> dict[str, Any]:
@@ -24,29 +25,13 @@ def hessian_plain(r: HessianResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def hessian_table(r: HessianResult, fancy: bool) -> Any:
-    from rich import box
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
+def hessian_table(r: HessianResult, fancy: bool = False) -> list[Block]:
     f = r.output or "f"
-
-    def table() -> Table:
-        return Table(box=box.SIMPLE_HEAD if fancy else None, show_edge=False,
-                     header_style="bold" if fancy else "", pad_edge=False)
-
-    grad = table()
-    grad.add_column("variable")
-    grad.add_column("value", justify="right")
-    grad.add_column(partial_symbol(f, "variable"), justify="right")
-    for name, g in r.gradient.items():
-        grad.add_row(Text(name), human(r.at[name]), human(g))
-    matrix = table()
-    matrix.add_column(mixed_symbol(f, "row", "column"))
-    for name in r.hessian:
-        matrix.add_column(Text(name), justify="right")
-    for name, cols in r.hessian.items():
-        matrix.add_row(Text(name), *(human(h) for h in cols.values()))
-    return Group(Text(source_text(r.expression)), Text(f"{f} = {human(r.value)}"), Text(""), grad,
-                 Text(""), matrix)
+    grad = Table(("variable", "value", partial_symbol(f, "variable")), ("left", "right", "right"),
+                 [(name, human(r.at[name]), human(g)) for name, g in r.gradient.items()],
+                 pad_edge=False)
+    matrix = Table((mixed_symbol(f, "row", "column"), *r.hessian),
+                   ("left", *("right",) * len(r.hessian)),
+                   [(name, *(human(h) for h in cols.values())) for name, cols in r.hessian.items()],
+                   pad_edge=False)
+    return [source_text(r.expression), f"{f} = {human(r.value)}", "", grad, "", matrix]

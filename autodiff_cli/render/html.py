@@ -493,12 +493,13 @@ def _detail(r: TraceReport, n: TraceNode, sums: dict[int, ChainSum], steps: list
 # -- the train-gate page --------------------------------------------------------------------
 
 def train_page(r: TrainResult) -> str:
+    from .table import lay_out
     from .train import _summary, note, train_json
 
     said = note(r)
     body = [
         '<header><h1>autodiff <span class="muted">train-gate</span></h1>',
-        f'<pre class="summary">{escape(_summary(r, False).plain)}</pre></header>',
+        f'<pre class="summary">{escape(lay_out(_summary(r), 10**6).rstrip())}</pre></header>',
         f'<p class="note">{escape(said)}</p>' if said else "",
         '<main class="report">',
         '<section><h2>Loss</h2>', _loss_svg(r.history_sample(), f"{r.loss} loss"),
@@ -701,7 +702,8 @@ def _weights_html(r: TrainResult) -> str:
         value = {(w.neuron, w.input): human(w.value) for w in ws}
         neurons = list(range(1, r.layers[layer] + 1))
         first = {w.input: w for w in ws if w.neuron == 1}
-        names = [_column(first[k]) for k in inputs]  # W^1_j1 ... b^1_j, as the terminal
+        # W^1_j1 ... b^1_j, as the terminal
+        names = [_column(first[k], max(r.layers) > 9) for k in inputs]
         if len(neurons) >= len(inputs):  # a row per neuron
             heads = ["neuron j", *names]
             rows = [[str(j), *(value[j, k] for k in inputs)] for j in neurons]

@@ -1,9 +1,9 @@
-"""Arrays for people and for scripts: a labelled rich table, plain rows, JSON data.
+"""Arrays for people and for scripts: a labelled table, plain rows, JSON data.
 
 A scalar stays a plain number everywhere; an array is written as
   JSON   {"shape": [4, 3], "data": [[...], ...]}  (nested lists, full precision)
   plain  a header line "NAME (4x3)", then one line per row, numbers separated by spaces
-  table  a rich table titled "NAME (4x3)", rows and columns numbered from 0; big arrays
+  table  a table titled "NAME (4x3)", rows and columns numbered from 0; big arrays
          show their first and last rows and columns around a "⋯".
   cell   a small array (at most 4x4) inside another table: rows of numbers in brackets.
 Arrays of three or more dimensions are written as rows of their last axis.
@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from .numbers import exact, human
+from .table import Block, Table
 
 EDGE_ROWS = 5  # rows shown at each end of a tall array
 EDGE_COLS = 3  # columns shown at each end of a wide one
@@ -89,30 +90,24 @@ def _shown(n: int, edge: int) -> list[int | None]:
     return [*range(edge), None, *range(n - edge, n)]
 
 
-def matrix_table(title: str, x: Any, fancy: bool) -> Any:
-    """A rich table of an array, its rows and columns numbered (row labels i or i,j,...)."""
+def matrix_table(title: str, x: Any) -> list[Block]:
+    """A table of an array, its rows and columns numbered (row labels i or i,j,...)."""
     import numpy as np
-    from rich import box
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
 
     a = np.asarray(x, dtype=float)
     rows = _rows(a)
     lead = a.shape[:-1] if a.ndim > 1 else ()
-    table = Table(box=box.SIMPLE_HEAD if fancy else None, show_edge=False,
-                  header_style="bold" if fancy else "", pad_edge=False)
-    table.add_column("")
     cols = _shown(rows.shape[1], EDGE_COLS)
-    for c in cols:
-        table.add_column("⋯" if c is None else str(c), justify="right")
+    body: list[tuple[str, ...]] = []
     for r in _shown(rows.shape[0], EDGE_ROWS):
         if r is None:
-            table.add_row("⋮", *("⋮" if c is not None else "⋱" for c in cols))
+            body.append(("⋮", *("⋮" if c is not None else "⋱" for c in cols)))
             continue
         label = ",".join(map(str, np.unravel_index(r, lead))) if lead else ""
-        table.add_row(label, *("⋯" if c is None else human(float(rows[r, c])) for c in cols))
-    parts: list[Any] = [Text(f"{title} {shape_text(x)}"), table]
+        body.append((label, *("⋯" if c is None else human(float(rows[r, c])) for c in cols)))
+    table = Table(("", *("⋯" if c is None else str(c) for c in cols)),
+                  ("left", *("right",) * len(cols)), body, pad_edge=False)
+    parts: list[Block] = [f"{title} {shape_text(x)}", table]
     if rows.shape[0] > 2 * EDGE_ROWS + 1 or rows.shape[1] > 2 * EDGE_COLS + 1:
-        parts.append(Text("(corners only: --format plain or json prints every entry)"))
-    return Group(*parts)
+        parts.append("(corners only: --format plain or json prints every entry)")
+    return parts

@@ -19,3 +19,17 @@ def exact(x: float) -> str:
     """Shortest text that reads back as the same float: 15, 0.1, 0.3333333333333333."""
     text = repr(float(x))
     return text[:-2] if text.endswith(".0") else text
+
+
+def telling(a: float, b: float) -> tuple[str, str]:
+    """a and b as human() writes them, with more digits where that would write two
+    different numbers alike (expected 6, got 6: wrong), up to the digits that tell them
+    apart."""
+    x, y = human(a), human(b)
+    if x != y or a == b or not (math.isfinite(a) and math.isfinite(b)):
+        return x, y
+    for digits in range(7, 18):
+        x, y = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        if x != y:
+            break
+    return x, y

@@ -13,6 +13,7 @@ from typing import Any
 from ..train import TrainResult, Weight
 from ..train_loop import FitReport, Progress
 from .numbers import human
+from .table import Block, Prose, Table, styled
 
 SPARK = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 60
@@ -53,31 +54,20 @@ def train_json(r: TrainResult) -> dict[str, Any]:
     }
 
 
-def train_table(r: TrainResult, fancy: bool) -> Any:
-    from rich.console import Group
-    from rich.text import Text
-
-    parts: list[Any] = [_summary(r, fancy), Text(""), _truth_table(r, fancy), Text("")]
-    parts += _weight_tables(r, fancy)
-    parts += [Text(""), _loss_curve(r.history_sample(), fancy), Text(""), *_boundary(r, fancy)]
+def train_table(r: TrainResult, fancy: bool = False) -> list[Block]:
+    parts: list[Block] = [*_summary(r), "", _truth_table(r), "", *_weight_tables(r), "",
+                          *_loss_curve(r.history_sample()), "", *_boundary(r, fancy)]
     said = note(r)
     if said:
-        parts += [Text(""), Text(said, style="bold" if fancy else "")]
-    return Group(*parts)
+        parts += ["", Prose(said, "bold")]
+    return parts
 
 
-def _summary(r: TrainResult, fancy: bool) -> Any:
-    from rich.text import Text
-
+def _summary(r: TrainResult) -> list[Block]:
     if len(r.layers) == 2:
         net = "a single perceptron (2-1, sigmoid output)"
     else:
         net = f"a {r.architecture} network ({r.activation} hidden, sigmoid output)"
-    text = Text()
-    text.append(f"{r.gate}: ", style="bold" if fancy else "")
-    text.append(f"{net}, {r.loss} loss, lr {human(r.lr)}\n")
-    text.append(f"start: {r.initial}\n")
-    text.append(f"graph: {r.program}\n", style="dim" if fancy else "")
     right = sum(p.predicted == p.target for p in r.predictions)
     if r.converged and r.epochs_run == 0:
         status = (f"the starting weights already work: loss {human(r.final_loss)} < tol "
@@ -91,70 +81,47 @@ def _summary(r: TrainResult, fancy: bool) -> Any:
         status = (f"not converged after {r.epochs_run} epoch{'s' if r.epochs_run != 1 else ''}:"
                   f" loss {human(r.final_loss)} (tol {human(r.tol)}), {right} of 4 rows right")
         style = "bold red"
-    text.append(status, style=style if fancy else "")
-    return text
+    return [Prose(f"{r.gate}: {net}, {r.loss} loss, lr {human(r.lr)}", "bold"),
+            f"start: {r.initial}", Prose(f"graph: {r.program}", "dim", "parts"),
+            Prose(status, style)]
 
 
-def _table(fancy: bool) -> Any:
-    from rich import box
-    from rich.table import Table
-
-    return Table(box=box.SIMPLE_HEAD if fancy else None, show_edge=fancy,
-                 header_style="bold" if fancy else "", pad_edge=False)
-
-
-def _truth_table(r: TrainResult, fancy: bool) -> Any:
-    from rich.text import Text
-
-    table = _table(fancy)
-    for name in ("x1", "x2", "target", "output", "predicted"):
-        table.add_column(name, justify="right")
-    table.add_column("")
-    for p in r.predictions:
-        ok = p.predicted == p.target
-        mark = Text("✓" if ok else "✗", style=("green" if ok else "bold red") if fancy else "")
-        table.add_row(str(p.inputs[0]), str(p.inputs[1]), str(p.target), f"{p.output:.4f}",
-                      str(p.predicted), mark)
-    return table
+def _truth_table(r: TrainResult) -> Table:
+    rows = [(str(p.inputs[0]), str(p.inputs[1]), str(p.target), f"{p.output:.4f}",
+             str(p.predicted), styled("✓", "green") if p.predicted == p.target else
+             styled("✗", "bold red")) for p in r.predictions]
+    return Table(("x1", "x2", "target", "output", "predicted", ""), ("right",) * 5 + ("left",),
+                 rows, pad_edge=False)
 
 
-def _weight_tables(r: TrainResult, fancy: bool) -> list[Any]:
-    from rich.text import Text
-
+def _weight_tables(r: TrainResult) -> list[Block]:
     if len(r.layers) == 2:
-        table = _table(fancy)
-        for w in r.weights:
-            table.add_column(w.name, justify="right")
-        table.add_row(*(human(w.value) for w in r.weights))
-        return [Text("weights (the seed's w1, w2 and bias b)"), table]
-    out: list[Any] = [Text("weights: W^l_jk is layer l's weight into neuron j from input k; "
-                           "b^l_j is neuron j's bias")]
+        return ["weights (the seed's w1, w2 and bias b)",
+                Table(tuple(w.name for w in r.weights), ("right",) * len(r.weights),
+                      [tuple(human(w.value) for w in r.weights)], pad_edge=False)]
+    out: list[Block] = ["weights: W^l_jk is layer l's weight into neuron j from input k; "
+                        "b^l_j is neuron j's bias"]
     last = len(r.layers) - 1
+    wide = max(r.layers) > 9  # the style of weight_names: W^l_{j,k}
     for layer in range(1, last + 1):
-        rows = [w for w in r.weights if w.layer == layer]
+        weights = [w for w in r.weights if w.layer == layer]
         kind = f"hidden, {r.activation}" if layer < last else "output, sigmoid"
-        out.append(Text(f"layer {layer} ({kind})", style="bold" if fancy else ""))
-        table = _table(fancy)
-        table.add_column("neuron j", justify="right")
-        for w in rows:
-            if w.neuron == 1:
-                table.add_column(_column(w), justify="right")
-        for j in range(1, r.layers[layer] + 1):
-            table.add_row(str(j), *(human(w.value) for w in rows if w.neuron == j))
-        out.append(table)
+        out.append(Prose(f"layer {layer} ({kind})", "bold"))
+        headers = ["neuron j", *(_column(w, wide) for w in weights if w.neuron == 1)]
+        rows = [(str(j), *(human(w.value) for w in weights if w.neuron == j))
+                for j in range(1, r.layers[layer] + 1)]
+        out.append(Table(tuple(headers), ("right",) * len(headers), rows, pad_edge=False))
     return out
 
 
-def _column(w: Weight) -> str:
+def _column(w: Weight, wide: bool) -> str:
     if w.input == 0:
         return f"b^{w.layer}_j"
-    return f"W^{w.layer}_j{w.input}" if w.input < 10 else f"W^{w.layer}_{{j,{w.input}}}"
+    return f"W^{w.layer}_{{j,{w.input}}}" if wide else f"W^{w.layer}_j{w.input}"
 
 
-def _loss_curve(sample: list[tuple[int, float]], fancy: bool) -> Any:
+def _loss_curve(sample: list[tuple[int, float]]) -> list[Block]:
     """The loss at the sampled epochs as a sparkline, log scale."""
-    from rich.text import Text
-
     if len(sample) > SPARK_WIDTH:
         step = (len(sample) - 1) / (SPARK_WIDTH - 1)
         sample = [sample[round(k * step)] for k in range(SPARK_WIDTH)]
@@ -164,15 +131,11 @@ def _loss_curve(sample: list[tuple[int, float]], fancy: bool) -> Any:
     bars = "".join(SPARK[0 if span == 0 else round((x - lo) / span * (len(SPARK) - 1))]
                    for x in logs)
     first, last = sample[0], sample[-1]
-    text = Text(f"loss (log scale): {human(first[1])} at epoch {first[0]} → {human(last[1])} "
-                f"at epoch {last[0]}\n")
-    text.append(bars, style="cyan" if fancy else "")
-    return text
+    return [f"loss (log scale): {human(first[1])} at epoch {first[0]} → {human(last[1])} "
+            f"at epoch {last[0]}", Prose(bars, "cyan", "none")]
 
 
-def _boundary(r: TrainResult, fancy: bool) -> list[Any]:
-    from rich.text import Text
-
+def _boundary(r: TrainResult, fancy: bool) -> list[Block]:
     b = r.boundary
     rows, cols = len(b.predicted), len(b.predicted[0])
     corners = {(rows - 1, 0): 0, (rows - 1, cols - 1): 2, (0, 0): 1, (0, cols - 1): 3}
@@ -180,20 +143,20 @@ def _boundary(r: TrainResult, fancy: bool) -> list[Any]:
     legend = ("decision boundary (green: the network says 1, blue: 0; corners: the targets)"
               if fancy else
               "decision boundary ('#': the network says 1, '.': 0; corners: the targets)")
-    lines: list[Any] = [Text(legend)]
+    lines: list[Block] = [legend]
     for i, row in enumerate(b.predicted):
         label = "x2=1 " if i == 0 else "x2=0 " if i == rows - 1 else "     "
-        line = Text(label)
         cells = [str(targets[corners[i, j]]) if (i, j) in corners
                  else " " if fancy else "#" if bit else "." for j, bit in enumerate(row)]
+        spans = []
         start = 0
         for j in range(1, cols + 1):  # one span per run of equal bits
             if j == cols or row[j] != row[start]:
-                style = ("bold black on green" if row[start] else "bold white on blue")
-                line.append("".join(cells[start:j]), style=style if fancy else "")
+                spans.append((len(label) + start, len(label) + j,
+                              "bold black on green" if row[start] else "bold white on blue"))
                 start = j
-        lines.append(line)
-    lines.append(Text("     x1=0" + " " * (cols - 8) + "x1=1"))
+        lines.append(Prose(label + "".join(cells), wrap="none", spans=tuple(spans)))
+    lines.append(Prose("     x1=0" + " " * (cols - 8) + "x1=1", wrap="none"))
     return lines
 
 
@@ -230,49 +193,35 @@ def fit_json(r: FitReport) -> dict[str, Any]:
     }
 
 
-def fit_table(r: FitReport, fancy: bool) -> Any:
-    from rich.console import Group
-    from rich.text import Text
-
-    from . import source_text
+def fit_table(r: FitReport, fancy: bool = False) -> list[Block]:
     from .matrix import is_array, matrix_table
 
-    parts: list[Any] = [_fit_summary(r, fancy, source_text)]
+    parts: list[Block] = [*_fit_summary(r)]
     scalars = {n: x for n, x in r.params.items() if not is_array(x)}
     if scalars:
-        table = _table(fancy)
-        for name in scalars:
-            table.add_column(name, justify="right")
-        table.add_row(*(human(x) for x in scalars.values()))
-        parts += [Text(""), table]
+        parts += ["", Table(tuple(scalars), ("right",) * len(scalars),
+                            [tuple(human(x) for x in scalars.values())], pad_edge=False)]
     for name, x in r.params.items():
         if is_array(x):
-            parts += [Text(""), matrix_table(name, x, fancy)]
-    parts += [Text(""), _loss_curve(r.history_sample(), fancy)]
-    return Group(*parts)
+            parts += ["", *matrix_table(name, x)]
+    return [*parts, "", *_loss_curve(r.history_sample())]
 
 
-def _fit_summary(r: FitReport, fancy: bool, source_text: Any) -> Any:
-    from rich.text import Text
-
+def _fit_summary(r: FitReport) -> list[Block]:
+    from . import source_text
     from .matrix import is_array, shape_text
 
     def named(values: dict[str, Any]) -> str:
         return ", ".join(f"{n} {shape_text(x)}" if is_array(x) else n for n, x in values.items())
 
-    s, text = r.settings, Text()
-    text.append("train: ", style="bold" if fancy else "")
+    s = r.settings
     code = [line for line in r.program.splitlines() if line.strip()
             and not line.lstrip().startswith("#")]  # the statements, without comment lines
-    text.append(source_text("\n       ".join(code), 400) + "\n")  # under the first line
-    text.append(f"params: {named(r.params)}" + (f"; data: {named(r.data)}" if r.data else "")
-                + "\n")
     how = {"sgd": "gradient descent (sgd)", "momentum": f"momentum {human(s.momentum)}",
            "adam": f"adam (betas {human(s.betas[0])}, {human(s.betas[1])}, eps "
                    f"{human(s.eps)})"}[s.optimizer]
     batch = (f"batches of {s.batch_size} of the {r.rows} rows of {', '.join(r.batch_rows)}, "
              f"shuffled by seed {s.seed}") if r.batch_rows else "full batch"
-    text.append(f"{how}, lr {human(s.lr)}, {batch}\n")
     epochs = f"{r.epochs_run} epoch{'s' if r.epochs_run != 1 else ''}"
     loss = r.loss_name or "the loss"
     if r.stopped == "tol":
@@ -280,8 +229,9 @@ def _fit_summary(r: FitReport, fancy: bool, source_text: Any) -> Any:
                   f"{loss} = {human(r.final_loss)}")
     else:
         status = f"after {epochs}: {loss} = {human(r.final_loss)}"
-    text.append(status, style="bold" if fancy else "")
-    return text
+    return [Prose("train: " + source_text("\n       ".join(code), 400), wrap="parts"),
+            f"params: {named(r.params)}" + (f"; data: {named(r.data)}" if r.data else ""),
+            f"{how}, lr {human(s.lr)}, {batch}", Prose(status, "bold")]
 
 
 @contextmanager

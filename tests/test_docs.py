@@ -311,6 +311,60 @@ def test_console_script_prints_the_same() -> None:
             (real.stdout, real.stderr, real.returncode), command
 
 
+# -- the pages and their links ----------------------------------------------------------------
+
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def prose(page: Path) -> list[str]:
+    """The page's lines outside code fences."""
+    kept, fence = [], 0
+    for line in page.read_text(encoding="utf-8").splitlines():
+        ticks = len(line) - len(line.lstrip("`"))
+        if ticks >= 3 and (not fence or (ticks >= fence and not line.strip("`").strip())):
+            fence = 0 if fence else ticks
+        elif not fence:
+            kept.append(line)
+    return kept
+
+
+def anchors(page: Path) -> set[str]:
+    """GitHub's ids for the page's headings: lower case, punctuation dropped, spaces as
+    hyphens, a repeated one numbered."""
+    seen: dict[str, int] = {}
+    for line in prose(page):
+        m = re.match(r"#{1,6} (.*)", line)
+        if m:
+            slug = re.sub(r"[^\w\- ]", "", m.group(1).strip().lower()).replace(" ", "-")
+            seen[slug] = seen.get(slug, -1) + 1
+            if seen[slug]:
+                seen[f"{slug}-{seen[slug]}"] = 0
+    return set(seen)
+
+
+def test_the_readme_is_short() -> None:
+    assert len((REPO / "README.md").read_bytes()) < 15_000
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(REPO).as_posix())
+def test_every_link_between_pages_arrives(page: Path) -> None:
+    for line in prose(page):
+        for target in LINK.findall(line):
+            if re.match(r"[a-z]+:", target):
+                continue  # https:, mailto:
+            path, _, fragment = target.partition("#")
+            file = (page.parent / path).resolve() if path else page
+            assert file.exists(), f"{page.name}: {target}: no such file"
+            if fragment:
+                assert fragment in anchors(file), f"{page.name}: {target}: no such heading"
+
+
+def test_the_readme_links_every_page() -> None:
+    linked = {(REPO / t.partition("#")[0]).resolve()
+              for line in prose(REPO / "README.md") for t in LINK.findall(line)}
+    assert set(PAGES[1:]) <= linked
+
+
 # -- rewriting the docs ----------------------------------------------------------------------
 
 def write_updates() -> None:

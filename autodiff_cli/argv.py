@@ -76,7 +76,7 @@ def run(main: Any) -> int:
         return _say(["error: the input is nested too deeply"], 2)
     except MemoryError:
         return _say(["error: out of memory: the input is too large",
-                     "hint: the README's section \"Limits\" says what fits"], 2)
+                     "hint: docs/limits.md, section \"Limits\", says what fits"], 2)
     except Exception as exc:  # a bug of ours: say so briefly
         return _say([f"internal error: {type(exc).__name__}: {printable(str(exc))}",
                      "please report this with the command you ran"], 1)

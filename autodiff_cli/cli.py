@@ -754,7 +754,7 @@ class GradeFormat(str, Enum):
 def grade_class(
     problems: Annotated[Path, typer.Argument(
         metavar="PROBLEMS", help='The problems: a JSON list [{"id", "expr", "at", "ask"?, '
-        '"points"?, ...}] (the README\'s section on grade).', show_default=False,
+        '"points"?, ...}] (docs/grading.md).', show_default=False,
         dir_okay=False)],
     submissions: Annotated[str, typer.Argument(
         metavar="SUBMISSIONS", help='The answers: JSON lines {"student", "problem", "value", '
@@ -851,8 +851,8 @@ def quiz(
         "--difficulty", help="1: by hand, small integers; 2: decimals, a "
         "function; 3: up to ~15 nodes, reused intermediates, a 2-2-1 network.")] = 1,
     template: Annotated[list[Path] | None, typer.Option(
-        "--template", help="An exercise of your own, a JSON file (the README's section for "
-        "instructors); repeatable.", show_default=False, dir_okay=False)] = None,
+        "--template", help="An exercise of your own, a JSON file (docs/quiz.md, "
+        "Templates); repeatable.", show_default=False, dir_okay=False)] = None,
 ) -> None:
     """Backprop exercises, one variant per student, with worked solutions and a key:
     problems.json and key.jsonl are grade's PROBLEMS and a perfect SUBMISSIONS, so

@@ -1,5 +1,5 @@
 """How large an input may be. Larger inputs are refused at once with a LimitError (exit 2)
-rather than taking minutes, gigabytes or the machine's swap. The README's "Limits" section
+rather than taking minutes, gigabytes or the machine's swap. The "Limits" section of docs/limits.md
 gives these numbers and what they cost."""
 
 from __future__ import annotations
@@ -85,13 +85,13 @@ def check_entries(entries: int, what: str = "an array") -> None:
                          f"{MAX_ENTRIES:,}", hint=HINT)
 
 
-HINT = "the README's section \"Limits\" says what fits and why"
+HINT = "docs/limits.md, section \"Limits\", says what fits and why"
 
 
 # -- the work budget of untrusted input (a --batch line, a submission) -------------------
 #
 # Estimated before anything runs, from what the work is made of, at rates measured on one
-# core (benchmarks/limits.py, the README's "Safety"); deliberately simple and a little
+# core (benchmarks/limits.py; docs/limits.md, "Safety"); deliberately simple and a little
 # generous, so that honest input never meets it and a hostile line costs about a second.
 
 BUDGET = 1.0  # seconds of estimated work per untrusted line, by default
@@ -147,8 +147,8 @@ class Budget:
                 f", {max(self.left, 0):.2g} s of it left"
             raise LimitError(f"{what} is over the work budget: about {cost:.2g} s of work "
                              f"({work.describe()}); the budget is {self.seconds:g} s{left}",
-                             hint="--budget SECONDS allows more; the README's section "
-                             "\"Safety and determinism\" says how work is counted")
+                             hint="--budget SECONDS allows more; docs/limits.md, section "
+                             "\"Safety and determinism\", says how work is counted")
         self.left -= cost
 
     def source(self, text: str, what: str = "this input") -> None:

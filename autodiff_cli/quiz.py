@@ -659,7 +659,7 @@ _TEMPLATE_KEYS = ("title", "text", "program", "numbers", "at", "ask", "intermedi
 @dataclass(frozen=True)
 class Template:
     """An instructor's exercise: a program with {placeholders}, ranges for its numbers and
-    its point, what is asked and for how many points (the README's section on quiz)."""
+    its point, what is asked and for how many points (docs/quiz.md)."""
 
     title: str
     text: str

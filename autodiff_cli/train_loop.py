@@ -4,7 +4,7 @@
 the params as the variables asked for), one State holds its values, and every step is that
 State's forward pass, its one reverse sweep toward the params, an optimizer update and
 State.assign. The optimizers follow PyTorch's documentation (torch.optim.SGD, with momentum,
-and torch.optim.Adam); the README writes their formulas out.
+and torch.optim.Adam); docs/train.md writes their formulas out.
 """
 
 from __future__ import annotations

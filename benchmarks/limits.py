@@ -1,7 +1,7 @@
 """Huge inputs through the CLI: wall time, peak memory and exit code of each command on a
 10^5- and a 10^6-term sum, 100 000 nested parentheses, and inputs beyond the limits of
-autodiff_cli/limits.py (which must fail at once with exit 2). The figures behind the README's
-section "Limits".
+autodiff_cli/limits.py (which must fail at once with exit 2). The figures behind the section
+"Limits" of docs/limits.md.
 
     PYTHONPATH=. python benchmarks/limits.py            # everything (several minutes)
     PYTHONPATH=. python benchmarks/limits.py --quick    # 10^5 terms and the refusals only

@@ -8,7 +8,7 @@ its price, in $100k, is
     price = 0.5 + 1.2 * size + 0.15 * bedrooms + 0.3 * bathrooms + noise,  noise ~ N(0, 0.15)
 
 rounded to $100. A linear regression recovers about those coefficients; least squares gives
-the exact best fit, which `autodiff train` reaches by gradient descent (see the README).
+the exact best fit, which `autodiff train` reaches by gradient descent (see docs/train.md).
 
     python examples/make_house_prices.py
 """

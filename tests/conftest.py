@@ -34,6 +34,12 @@ CODE_ROOT = Path(autodiff_cli.__file__).resolve().parent.parent
 CLI_ENV = {"NO_COLOR": "1", "COLUMNS": "100", "FORCE_COLOR": None, "TERM": "dumb"}
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-docs", action="store_true", default=False,
+                     help="test_docs.py: rewrite the output of each console block of "
+                          "README.md and docs/*.md to what the command prints now")
+
+
 @pytest.fixture(autouse=True)
 def _plain_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rendering must not depend on the terminal the suite happens to run in."""

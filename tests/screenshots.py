@@ -1,4 +1,5 @@
-"""The README's screenshots, taken by the browser the tests drive: python -m tests.screenshots
+"""The manual's screenshots (docs/img), taken by the browser the tests drive:
+python -m tests.screenshots
 
 Headless Chromium (Debian's `chromium`) through Playwright, the network blocked, the pages
 loaded from file://. test_html.py opens its pages the same way."""

@@ -225,7 +225,7 @@ def test_deep_input_never_overflows_the_stack(cli: Any, shape: str) -> None:
         assert result.exception is None or isinstance(result.exception, SystemExit), \
             (command, repr(result.exception))
         assert result.exit_code in (0, 1) or "too large to print expanded" in \
-            result.stderr, (command, result.stderr[:500])  # --expand: README: Limits
+            result.stderr, (command, result.stderr[:500])  # --expand: docs/diff.md
         assert "internal error" not in result.stderr and "nested too deeply" not in \
             result.stderr, (command, result.stderr[:500])
         if "json" in command and result.exit_code == 0:
@@ -261,7 +261,7 @@ def test_every_function_on_scalars_inside_an_array_graph() -> None:
                            for k, g in scalar.gradient.items()), call
 
 
-# -- the numeric policy (README: Numeric policy) --------------------------------------------
+# -- the numeric policy (docs/limits.md) -----------------------------------------------------
 
 MATH_ERRORS = [  # expression, point, start of the message, span of the op
     ("1/x", {"x": 0}, "'/': division by zero", (0, 3)),

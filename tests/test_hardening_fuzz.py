@@ -8,7 +8,7 @@ Invariants, through the library and through the CLI entry point (CliRunner):
   are all finite;
 - an error names a column wherever it has a place in the text it is about: parse, name,
   arity, math and shape errors always (their span is in EXPR), usage errors about an --at
-  value too; usage errors about options, files and limits have no column (README: Errors);
+  value too; usage errors about options, files and limits have no column (docs/limits.md: Errors);
 - nothing written to stdout or stderr can act on a terminal (no ESC, no C1 control, no
   bidirectional override), whatever the input held.
 
@@ -54,7 +54,7 @@ LOCATED = {"parse", "name", "arity", "math", "shape"}  # always have a span in t
 
 
 def check_error(err: AutodiffError) -> None:
-    """An AutodiffError as the README promises it: a known kind and exit code, a span
+    """An AutodiffError as docs/limits.md promises it: a known kind and exit code, a span
     inside its source, and a printable report that names the column."""
     assert err.kind in KINDS, err.kind
     assert err.exit_code == (1 if err.kind in ("math", "shape") else 2), err
@@ -215,7 +215,7 @@ def test_every_command_exits_cleanly(cli: Any, cmd: tuple[list[str], str | None,
         source = stdin if stdin is not None else args[1]
         not_utf8 = stdin is not None and _bytes(stdin) != stdin.encode("utf-8", "replace")
         if OPTION_LIKE.match(source) or source in ("-", "--") or not_utf8:
-            return  # the CLI's own reading of "--x", "--" (README: put "--" before such an
+            return  # the CLI's own reading of "--x", "--" (docs/limits.md: put "--" before such an
             # EXPR) and "-" (standard input); stdin that is not UTF-8, refused before --at
         try:
             grad(source, parse_at([a for k, a in itertools.pairwise(args) if k == "--at"]))
@@ -235,7 +235,7 @@ def test_every_command_exits_cleanly(cli: Any, cmd: tuple[list[str], str | None,
 def test_numeric_edges_are_numbers_or_located_math_errors(cli: Any, text: str, x: str,
                                                           cmd: list[str]) -> None:
     """Every op at the edges of its domain and of the floats: a finite number, or exit 1
-    with an error that names the operation and its column (README: Numeric policy)."""
+    with an error that names the operation and its column (docs/limits.md: Numeric policy)."""
     fmt = "json" if "json" in cmd else "table"
     at = [] if cmd[0] == "diff" else ["--at", f"{POINT},x={x}"]
     result = check_run(cli, [*cmd, text, *at], None, fmt)

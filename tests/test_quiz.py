@@ -642,15 +642,14 @@ def test_grade_takes_points_off_a_wrong_key_answer(tmp_path: Path) -> None:
     assert s01["score"] == s01["max_score"] - 1 and s02["score"] == s02["max_score"]
 
 
-def test_the_readme_example(tmp_path: Path) -> None:
-    """The README's class: its sheet and solution excerpts are the files, and grade gives
+def test_the_docs_example(tmp_path: Path) -> None:
+    """docs/quiz.md's class: its sheet and solution excerpts are the files, and grade gives
     the scores it shows."""
     out = tmp_path / "quiz"
     r = runner.invoke(app, ["quiz", "--students", str(EXAMPLES / "roster.csv"), "--seed", "7",
                             "--kinds", "graph,trace", "--out", str(out)])
     assert r.exit_code == 0, r.output
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## For instructors: `quiz`"):]
+    section = (REPO / "docs" / "quiz.md").read_text(encoding="utf-8")
     sheet = section.split("````markdown\n")[1].split("\n````")[0]
     assert sheet in (out / "sheets" / "Ada_Lovelace.md").read_text(encoding="utf-8")
     solution = section.split("```markdown\n")[1].split("\n```")[0]

@@ -29,7 +29,7 @@ ROOT = Path(__file__).parent.parent
 GOLDEN = Path(__file__).parent / "golden"
 HOUSES = str(ROOT / "examples" / "houses.csv")
 NETWORK = "mean(sigmoid(X @ W), 1)"
-W = "[[0.5,-0.2,0.1],[0.1,0.3,-0.4],[-0.3,0.2,0.25]]"  # as in the README's matrices section
+W = "[[0.5,-0.2,0.1],[0.1,0.3,-0.4],[-0.3,0.2,0.25]]"  # as in docs/arrays.md
 W_ARRAY = np.array([[0.5, -0.2, 0.1], [0.1, 0.3, -0.4], [-0.3, 0.2, 0.25]])
 SLIDE = "b = 4*a; c = b + 3; d = a + 2; e = c*d"
 AB = "(a+b)*(b+1)"
@@ -107,7 +107,7 @@ def test_network_table_shows_shapes_values_and_the_reduction() -> None:
     for shape in ("(4x3)", "(3x3)", "(4)", "scalar"):
         assert shape in text
     assert "⎡ 0.5  -0.2   0.1⎤" in text  # W's values, as a small matrix
-    assert "[0.565736  0.541274  0.592791  0.556738]" in text  # f, as in the README's grad
+    assert "[0.565736  0.541274  0.592791  0.556738]" in text  # f, as in docs/arrays.md's grad
     assert "⎡0.444275  0.361409  0.435092⎤" in text  # ∂f/∂W, as grad prints it
     assert "vjp: ∂f/∂v1 @ Wᵀ =" in text and "vjp: Xᵀ @ ∂f/∂v1 =" in text
     assert "∂f/∂v2 ⊙ ∂v2/∂v1 =" in text

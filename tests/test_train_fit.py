@@ -415,30 +415,3 @@ def test_the_generator_writes_the_example_files_byte_for_byte(tmp_path: Path) ->
     runpy.run_path(str(script), run_name="__main__")
     for name in ("house_sales.csv", "house_prices.csv"):
         assert (tmp_path / name).read_bytes() == (EXAMPLES / name).read_bytes(), name
-
-
-@pytest.mark.numpy_digits
-def test_the_readme_train_examples_print_what_the_readme_shows(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import re
-    import shlex
-
-    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## `autodiff train`:"):]
-    section = section[:section.index("\n## ")]
-    blocks = re.findall(r"```console\n\$ (.*?)```", section, re.S)
-    assert len(blocks) == 3
-    (tmp_path / "examples").symlink_to(EXAMPLES)
-    monkeypatch.chdir(tmp_path)  # --save net.json goes here; the next block reads it
-    for block in blocks:
-        command, _, shown = block.replace("\\\n", " ").partition("\n")
-        args = shlex.split(command)
-        assert args[0] == "autodiff"
-        result = CliRunner().invoke(app, args[1:], env=ENV)
-        assert result.exit_code == 0, result.stderr
-        want = shown.rstrip("\n").splitlines()
-        if want[-1] == "...":
-            want = want[:-1]
-            assert result.stdout.splitlines()[:len(want)] == want
-        else:
-            assert result.stdout.splitlines() == want

@@ -39,6 +39,9 @@ def print_table(table: Any, out: TextIO) -> None:
     is laid out without importing rich, when that gives the same text."""
     from .table import Table, plain_text, to_rich
 
+    if isinstance(table, list):
+        print_blocks(table, out)
+        return
     if isinstance(table, Table):
         text = None if out.isatty() or not encodes_unicode(out) else \
             plain_text(table, _width())
@@ -47,6 +50,55 @@ def print_table(table: Any, out: TextIO) -> None:
             return
         table = to_rich(table, fancy(out))
     print_rich(table, out)
+
+
+def print_blocks(blocks: list[Any], out: TextIO) -> None:
+    """A report as blocks, one under the other: Tables (render/table.py), lines of text
+    (str) and rich renderables, each already fitted to page_width(out) by its renderer. For
+    a pipe or a file a Table is laid out by plain_text where it can be, and no line ends in a
+    space."""
+    from .errors import printable
+    from .table import Table, plain_text, to_rich
+
+    if out.isatty():
+        from rich.console import Group
+        from rich.text import Text
+
+        print_rich(Group(*(Text(b) if isinstance(b, str) else
+                           to_rich(b, fancy(out)) if isinstance(b, Table) else b
+                           for b in blocks)), out)
+        return
+    width, unicode = _width(), encodes_unicode(out)
+    for block in blocks:
+        text = printable(block, newlines=True) + "\n" if isinstance(block, str) else \
+            plain_text(block, width) if isinstance(block, Table) and unicode else None
+        if text is None:
+            text = _rich_text(to_rich(block, False) if isinstance(block, Table) else block,
+                              out, width)
+        write("".join(line.rstrip() + "\n" for line in text.split("\n")[:-1]), out)
+
+
+def _rich_text(renderable: Any, out: TextIO, width: int) -> str:
+    """What print_rich would write to out (not a terminal), as a string."""
+    import io
+
+    class Page(io.StringIO):
+        encoding = getattr(out, "encoding", None) or "utf-8"  # type: ignore[assignment]
+
+    page = Page()
+    print_rich(renderable, page)
+    return page.getvalue()
+
+
+def page_width(out: TextIO | None = None) -> int:
+    """The width a renderer fits its blocks to: the terminal's, or for a pipe or a file
+    COLUMNS (100 when not set)."""
+    out = out or sys.stdout
+    if out.isatty():
+        import shutil
+
+        return shutil.get_terminal_size((100, 24)).columns
+    return _width()
 
 
 def print_rich(renderable: Any, out: TextIO) -> None:

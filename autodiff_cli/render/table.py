@@ -72,4 +72,8 @@ def _one_cell_each(text: str) -> bool:
     its neighbours (Latin, Greek, Cyrillic letters, the mathematical operators), so that
     len() is the width rich measures and no line needs wrapping."""
     return text.isprintable() and all(
-        c < "\u0300" or "\u0370" <= c < "\u0483" or "\u2200" <= c < "\u2300" for c in text)
+        c < "\u0300" or "\u0370" <= c < "\u0483" or "\u2200" <= c < "\u2300" or c in _NARROW
+        for c in text)
+
+
+_NARROW = "…ᵀ⎡⎢⎣⎤⎥⎦"  # an ellipsis, a transpose, a matrix's brackets: one cell each too

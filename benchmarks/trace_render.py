@@ -69,7 +69,7 @@ def end_to_end(argv: list[str]) -> str:
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100"}
     start = time.perf_counter()
     try:
-        done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        done = subprocess.run(argv, capture_output=True, env=env,
                               timeout=TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
         return f"> {TIMEOUT} s"

@@ -83,7 +83,7 @@ def _rich_text(renderable: Any, out: TextIO, width: int) -> str:
     import io
 
     class Page(io.StringIO):
-        encoding = getattr(out, "encoding", None) or "utf-8"  # type: ignore[assignment]
+        encoding = getattr(out, "encoding", None) or "utf-8"
 
     page = Page()
     print_rich(renderable, page)

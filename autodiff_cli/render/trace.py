@@ -326,7 +326,7 @@ def backward_table(r: TraceReport, max_rows: int = MAX_ROWS, room: int = 100) ->
         return [*head, [r.nodes[s.input].name], _cell(local_head, local),
                 _cell(_product(r, s), s.contribution)]
 
-    blocks, values = _table("Backward pass", columns, items, max_rows, row, room, arrays)
+    blocks, _ = _table("Backward pass", columns, items, max_rows, row, room, arrays)
     vjps = list(dict.fromkeys(r.nodes[s.node].op for s in r.steps if s.local is None))
     if vjps:
         blocks += _lines(f"vjp: a vector-Jacobian product ({', '.join(vjps)}): no "
@@ -463,7 +463,8 @@ def expression_tree(r: TraceReport, max_nodes: int = MAX_ROWS, width: int = 100,
     Built and drawn with stacks, so any depth works."""
     max_depth = max(1, min(max_depth, (width - 32) // len(_FORK)))
     out = r.nodes[r.output]
-    labels, children = [node_label(r, out)], [[]]  # per entry of the tree; entry 0 the root
+    labels = [node_label(r, out)]  # per entry of the tree; entry 0 the root
+    children: list[list[int]] = [[]]
 
     def add(parent: int, label: str) -> int:
         labels.append(label)

@@ -284,7 +284,7 @@ def trace(
     Every node's value, every local derivative and what it sends back, and every gradient as
     a chain-rule sum. With --mode forward, each node's value and tangents (dual numbers)
     instead of the backward pass."""
-    from .render import emit
+    from .render import emit, page_width
     from .render.trace import trace_json, trace_plain, trace_table
 
     try:
@@ -298,7 +298,7 @@ def trace(
     except AutodiffError as err:
         raise fail(err) from None
     emit(report, format.value, as_json=trace_json, as_plain=trace_plain,
-         as_table=lambda r, fancy: trace_table(r, fancy, max_rows, tree))
+         as_table=lambda r, fancy: trace_table(r, fancy, max_rows, tree, page_width()))
 
 
 @app.command(epilog=examples(

@@ -318,7 +318,7 @@ def test_json_gradient_matches_grad() -> None:
 def test_arrays_show_their_shape() -> None:
     import numpy as np
 
-    from autodiff_cli.render import print_rich
+    from autodiff_cli.render import print_table
     from autodiff_cli.render.trace import trace_json as to_json
     from autodiff_cli.render.trace import trace_table
 
@@ -352,7 +352,7 @@ def test_arrays_show_their_shape() -> None:
             return False
 
     out = Out()
-    print_rich(trace_table(r, False, tree=True), out)  # type: ignore[arg-type]
+    print_table(trace_table(r, False, tree=True), out)  # type: ignore[arg-type]
     text = "".join(out.parts)
     assert "(4x3)" in text and "vector-Jacobian product" in text
     assert "value (3x3)" in text

@@ -56,6 +56,13 @@ def _terminal_width() -> int:
     return shutil.get_terminal_size((100, 24)).columns
 
 
+def page_width(out: TextIO | None = None) -> int:
+    """The width a renderer fits its blocks to: the terminal's, or for a pipe or a file
+    COLUMNS (100 when not set)."""
+    out = out or sys.stdout
+    return _terminal_width() if out.isatty() else _width()
+
+
 def print_rich(renderable: Any, out: TextIO) -> None:
     from rich.console import Console
 

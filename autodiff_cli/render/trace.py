@@ -1,17 +1,20 @@
-"""The trace report as rich tables (forward pass, backward pass, chain rule; in forward mode
+"""The trace report as tables (forward pass, backward pass, chain rule; in forward mode
 tangents instead of the backward pass), an expression tree, plain text and JSON. Long tables
 keep their two ends and say how much they leave out. Arrays show their shape, and their
 values too when they are small (render/matrix.py); JSON writes them as grad does."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from ..trace import ChainSum, Step, TraceNode, TraceReport, partial, vjp_text
 from . import source_text
 from .grad import grad_json, reduction_note
 from .matrix import SMALL_SIDE, is_array, is_small, matrix_lines, shape_text, to_json
 from .numbers import exact, human
+from .table import Table
 
 MAX_ROWS = 200  # default --max-rows: rows per table; 0 shows all
 MAX_DEPTH = 12  # levels of the --graph tree; deeper levels are summarised
@@ -130,53 +133,57 @@ def term_lines(r: TraceReport, c: ChainSum, max_terms: int = 0) -> list[str]:
 
 # -- tables ------------------------------------------------------------------------------
 
-def trace_table(r: TraceReport, fancy: bool, max_rows: int = MAX_ROWS,
-                tree: bool = False) -> Any:
-    from rich.console import Group
-    from rich.text import Text
+Cell = list[str]  # the lines of one table cell
+GAP = 2  # columns between two columns of a table
+MIN_COLUMN = 12  # a column that gives way on a narrow page keeps at least this many
+EXPRESSION = 40  # the expression column's widest
 
-    parts: list[Any] = [Text(source_text(r.expression)), _cell(r.output_name, r.value)]
+
+class Column(NamedTuple):
+    header: str
+    justify: str = "left"
+    gives: str = ""  # how it gives way on a narrow page: "cut" (ends in …), "wrap" (between
+    # words, never inside a number or a name), "" not at all
+    short: str = ""  # its header where the long one does not fit
+
+
+def trace_table(r: TraceReport, fancy: bool, max_rows: int = MAX_ROWS, tree: bool = False,
+                width: int = 100) -> list[Any]:
+    """The trace as blocks for render.print_table: render/table.py's Tables and lines of
+    text, each line fitted to a page `width` columns wide without splitting a number or a
+    name. Long cells wrap between words, the expression column is shortened, and where small
+    arrays' values still do not fit they give way to their shapes."""
+    room = width - (2 if fancy else 0)  # a terminal's tables have an edge on each side
+    blocks: list[Any] = _lines(source_text(r.expression), room)
+    top = _cell(r.output_name, r.value)
+    blocks += top if max(map(len, top)) <= room else _cell(r.output_name, r.value, False)
     note = reduction_note(r.output_name, r.value, r.seed_grad)
     if note:
-        parts.append(Text(note))
-    parts += [Text(""), forward_table(r, fancy, max_rows), Text("")]
+        blocks += _lines(note, room)
+    blocks += ["", *forward_table(r, max_rows, room), ""]
     if r.mode == "forward":
-        parts.append(tangent_table(r, fancy, max_rows))
+        blocks += tangent_table(r, max_rows, room)
     else:
-        parts += [backward_table(r, fancy, max_rows), Text(""), chain_table(r, fancy, max_rows)]
+        blocks += [*backward_table(r, max_rows, room), "", *chain_table(r, max_rows, room)]
     if r.mode:
         from .gradreport import passes_line  # grad --mode's words
 
-        parts += [Text(""), Text(passes_line(r.mode, r.passes, len(r.gradient)))]
+        blocks += ["", *_lines(passes_line(r.mode, r.passes, len(r.gradient)), room)]
     if tree:
-        parts += [Text(""), expression_tree(r, fancy, max_rows)]
-    return Group(*parts)
+        blocks += ["", *expression_tree(r, max_rows, room)]
+    return blocks
 
 
-def _value(x: Any) -> Any:
-    """A number, a small array's values as a bracketed block, or a big array's shape."""
-    from rich.text import Text
-
-    return Text("\n".join(matrix_lines(x)) if is_small(x) else show(x))
+def _value(x: Any, values: bool = True) -> Cell:
+    """A number, a small array's values as a bracketed block, or an array's shape."""
+    return matrix_lines(x) if values and is_small(x) else [show(x)]
 
 
-def _cell(head: str, value: Any) -> Any:
+def _cell(head: str, value: Any, values: bool = True) -> Cell:
     """head = value, or, for a small array, "head =" over its values."""
-    from rich.text import Text
-
-    if is_small(value):
-        return Text("\n".join([f"{head} =", *matrix_lines(value)]))
-    return Text(f"{head} = {show(value)}")
-
-
-def _table(title: str, fancy: bool) -> Any:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    return Table(title=Text(title, style="bold" if fancy else ""), title_justify="left",
-                 box=box.SIMPLE_HEAD if fancy else None, show_edge=False, pad_edge=False,
-                 header_style="bold" if fancy else "")
+    if values and is_small(value):
+        return [f"{head} =", *matrix_lines(value)]
+    return [f"{head} = {show(value)}"]
 
 
 def _cut(items: list[Any], max_rows: int) -> tuple[list[Any], int, list[Any]]:
@@ -187,74 +194,118 @@ def _cut(items: list[Any], max_rows: int) -> tuple[list[Any], int, list[Any]]:
     return items[:max_rows - tail], len(items) - max_rows, items[len(items) - tail:]
 
 
-def _fill(table: Any, items: list[Any], max_rows: int, row: Any, fancy: bool) -> Any:
-    """The table with a row per item, or, if that is too long, its two ends and a note."""
-    from rich.console import Group
-    from rich.text import Text
-
+def _grid(columns: list[Column], items: list[Any], max_rows: int,
+          row: Callable[[Any], list[Cell]]) -> tuple[list[list[Cell]], str]:
+    """A row of cells per item, or, if that is too long, its two ends around a "⋮" row; and
+    the note that says so."""
     head, hidden, tail = _cut(items, max_rows)
-    for item in head:
-        table.add_row(*row(item))
+    rows = [row(item) for item in head]
     if not hidden:
-        return table
-    table.add_row(Text("⋮"), *[Text("")] * (len(table.columns) - 1))
-    for item in tail:
-        table.add_row(*row(item))
-    return Group(table, Text(f"{hidden:,} of {len(items):,} rows not shown; --max-rows 0 shows "
-                             "all", style="italic" if fancy else ""))
+        return rows, ""
+    rows.append([["⋮"], *[[""]] * (len(columns) - 1)])
+    rows += [row(item) for item in tail]
+    return rows, f"{hidden:,} of {len(items):,} rows not shown; --max-rows 0 shows all"
+
+
+def _fitted(title: str, columns: list[Column], rows: list[list[Cell]],
+            room: int) -> tuple[Table, int]:
+    """The Table of these cells, a line per line of a cell, with the columns that can give
+    way narrowed (widest first) until it fits `room` or none can give more; and its width."""
+    widths = [max([len(c.header), *(len(line) for row in rows for line in row[j])])
+              for j, c in enumerate(columns)]
+    headers = [c.header for c in columns]
+    for j in sorted(range(len(columns)), key=lambda j: -widths[j]):
+        excess = sum(widths) + GAP * (len(widths) - 1) - room
+        c = columns[j]
+        if excess <= 0:
+            break
+        least = max(MIN_COLUMN, len(c.short or c.header))
+        if not c.gives or widths[j] <= least:
+            continue
+        target = max(least, widths[j] - excess)
+        if c.gives == "cut":
+            for row in rows:
+                row[j] = [_shorten(line, target) for line in row[j]]
+        else:
+            for row in rows:
+                row[j] = [part for line in row[j] for part in _wrap(line, target)]
+        if len(headers[j]) > target:
+            headers[j] = c.short
+        widths[j] = max([len(headers[j]), *(len(line) for row in rows for line in row[j])])
+    lines: list[tuple[str, ...]] = []
+    for row in rows:
+        height = max(map(len, row))
+        if height == 1:
+            lines.append(tuple(cell[0] for cell in row))
+        else:
+            lines += [tuple(cell[k] if k < len(cell) else "" for cell in row)
+                      for k in range(height)]
+    table = Table(tuple(headers), tuple(c.justify for c in columns), lines, title=title,
+                  pad_edge=False)
+    return table, sum(widths) + GAP * (len(widths) - 1)
+
+
+def _table(title: str, columns: list[Column], items: list[Any], max_rows: int,
+           row: Callable[[Any, bool], list[Cell]], room: int,
+           values: bool = False) -> tuple[list[Any], bool]:
+    """The table's blocks (the table and the note on rows not shown) fitted to room, with
+    small arrays' values if `values` and they fit; and whether they are shown."""
+    rows, note = _grid(columns, items, max_rows, lambda item: row(item, values))
+    table, width = _fitted(title, columns, rows, room)
+    if values and width > room:
+        rows, note = _grid(columns, items, max_rows, lambda item: row(item, False))
+        table, width = _fitted(title, columns, rows, room)
+        values = False
+    return [table, *(_lines(note, room) if note else [])], values
+
+
+def _shown_note(values: bool, room: int, arrays: list[Any]) -> list[str]:
+    """What the tables leave out of arrays, if anything."""
+    if values and all(map(is_small, arrays)):
+        return []
+    if values:
+        return _lines(f"arrays larger than {SMALL}x{SMALL} show their shape only; --format "
+                      "json gives every entry", room)
+    return _lines(f"arrays show their shape only on a page {room} columns wide; --format json "
+                  "gives every entry", room)
 
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def forward_table(r: TraceReport, fancy: bool, max_rows: int = MAX_ROWS) -> Any:
-    from rich.text import Text
+def _shorten(line: str, width: int) -> str:
+    return line if len(line) <= width else line[:width - 1] + "…"
 
-    table = _table("Forward pass", fancy)
-    table.add_column("node")
-    table.add_column("expression", max_width=40, no_wrap=True, overflow="ellipsis")
-    table.add_column("op")
-    table.add_column("inputs")
-    arrays = any(is_array(n.value) for n in r.nodes)
-    if arrays:
-        table.add_column("shape")
-    table.add_column("value", justify="right")
 
-    def row(n: TraceNode) -> list[Any]:
+def forward_table(r: TraceReport, max_rows: int = MAX_ROWS, room: int = 100) -> list[Any]:
+    arrays = [n.value for n in r.nodes if is_array(n.value)]
+    columns = [Column("node"), Column("expression", gives="cut"), Column("op"),
+               Column("inputs"), *([Column("shape")] if arrays else []),
+               Column("value", "right")]
+
+    def row(n: TraceNode, values: bool) -> list[Cell]:
         inputs = ", ".join(r.nodes[a].name for a in n.inputs)
-        shape = [Text(shape_text(n.value))] if arrays else []
-        return [Text(n.name), Text(_one_line(n.text)), Text(n.op), Text(inputs), *shape,
-                _value(n.value)]
+        shape = [[shape_text(n.value)]] if arrays else []
+        return [[n.name], [_shorten(_one_line(n.text), EXPRESSION)], [n.op], [inputs], *shape,
+                _value(n.value, values)]
 
-    filled = _fill(table, r.nodes, max_rows, row, fancy)
-    if not any(is_array(n.value) and not is_small(n.value) for n in r.nodes):
-        return filled
-    from rich.console import Group
-
-    return Group(filled, Text(f"arrays larger than {SMALL}x{SMALL} show their shape only; "
-                              "--format json gives every entry", style=_note_style(fancy)))
+    blocks, values = _table("Forward pass", columns, r.nodes, max_rows, row, room, True)
+    return blocks + _shown_note(values, room, arrays) if arrays else blocks
 
 
-def _note_style(fancy: bool) -> str:
-    return "italic" if fancy else ""
-
-
-def backward_table(r: TraceReport, fancy: bool, max_rows: int = MAX_ROWS) -> Any:
+def backward_table(r: TraceReport, max_rows: int = MAX_ROWS, room: int = 100) -> list[Any]:
     """Each node's gradient and, per input, the local derivative and gradient * local; on
     arrays the last two share a column (a small array's values take several lines)."""
-    from rich.text import Text
-
     arrays = any(is_array(n.value) for n in r.nodes)
-    table = _table("Backward pass", fancy)
-    table.add_column("node")
-    table.add_column(partial(r.output_name, "node"), justify="right")
-    table.add_column("input")
+    columns = [Column("node"), Column(partial(r.output_name, "node"), "right"),
+               Column("input")]
     if arrays:
-        table.add_column("local derivative, and what the input receives")
+        columns.append(Column("local derivative, and what the input receives", gives="wrap",
+                              short="what the input receives"))
     else:
-        table.add_column("local derivative")
-        table.add_column("gradient * local")
+        columns += [Column("local derivative", gives="wrap", short="local"),
+                    Column("gradient * local", gives="wrap", short="sent back")]
     by_node: dict[int, list[Step]] = {}
     for s in r.steps:
         by_node.setdefault(s.node, []).append(s)
@@ -263,64 +314,57 @@ def backward_table(r: TraceReport, fancy: bool, max_rows: int = MAX_ROWS) -> Any
         steps = by_node.get(i, [])
         items += [(i, s, k == 0) for k, s in enumerate(steps)] or [(i, None, True)]
 
-    def row(item: tuple[int, Step | None, bool]) -> list[Any]:
+    def row(item: tuple[int, Step | None, bool], values: bool) -> list[Cell]:
         i, s, first = item
         node = r.nodes[i]
-        head = [Text(node.name), _value(node.grad)] if first else [Text(""), Text("")]
+        head = [[node.name], _value(node.grad, values)] if first else [[""], [""]]
         if s is None:
-            return [*head, *[Text("")] * (2 if arrays else 3)]
+            return [*head, *[[""]] * (2 if arrays else 3)]
         if arrays:
-            return [*head, Text(r.nodes[s.input].name), _receives(r, s)]
+            return [*head, [r.nodes[s.input].name], _receives(r, s, values)]
         local_head, local = _local_parts(r, s)
-        return [*head, Text(r.nodes[s.input].name), _cell(local_head, local),
+        return [*head, [r.nodes[s.input].name], _cell(local_head, local),
                 _cell(_product(r, s), s.contribution)]
 
-    filled = _fill(table, items, max_rows, row, fancy)
+    blocks, _ = _table("Backward pass", columns, items, max_rows, row, room, arrays)
     vjps = list(dict.fromkeys(r.nodes[s.node].op for s in r.steps if s.local is None))
-    if not vjps:
-        return filled
-    from rich.console import Group
-
-    return Group(filled, Text(f"vjp: a vector-Jacobian product ({', '.join(vjps)}): no "
-                              "element-wise local derivative;\neach input receives the rule "
-                              "shown, applied to the node's gradient", style=_note_style(fancy)))
+    if vjps:
+        blocks += _lines(f"vjp: a vector-Jacobian product ({', '.join(vjps)}): no "
+                         "element-wise local derivative;\neach input receives the rule "
+                         "shown, applied to the node's gradient", room)
+    return blocks
 
 
-def _receives(r: TraceReport, s: Step) -> Any:
+def _receives(r: TraceReport, s: Step, values: bool = True) -> Cell:
     """On arrays: the local derivative (or "vjp"), then what the input receives, as a rule
     over the names and its value: ∂f/∂v2 ⊙ ∂v2/∂v1 = ..., ∂f/∂v1 @ Wᵀ = ..."""
-    from rich.console import Group
-
     node, name = r.nodes[s.node], r.nodes[s.input].name
     summed = "" if s.broadcast is None else ", summed over broadcast axes"
     if s.local is None:
-        return _cell(f"vjp: {s.rule}{summed}", s.contribution)
+        return _cell(f"vjp: {s.rule}{summed}", s.contribution, values)
     local_head, local = _local_parts(r, s)
     times = _times(node.grad, local)
     sends = f"{partial(r.output_name, node.name)} {times} {partial(node.name, name)}{summed}"
-    return Group(_cell(local_head, local), _cell(sends, s.contribution))
+    return [*_cell(local_head, local, values), *_cell(sends, s.contribution, values)]
 
 
-def tangent_table(r: TraceReport, fancy: bool, max_rows: int = MAX_ROWS) -> Any:
+def tangent_table(r: TraceReport, max_rows: int = MAX_ROWS, room: int = 100) -> list[Any]:
     """Forward mode: each node's local derivatives and its tangent with respect to each
     variable, as the sum of local derivative * the input's tangent."""
-    from rich.text import Text
-
-    table = _table("Tangents", fancy)
-    table.add_column("node")
-    table.add_column("local derivative")
-    for name in r.tangent:
-        table.add_column(partial("node", name))
+    columns = [Column("node"), Column("local derivative", gives="wrap", short="local"),
+               *(Column(partial("node", name), gives="wrap") for name in r.tangent)]
     by_node: dict[int, list[Step]] = {}
     for s in r.steps:
         by_node.setdefault(s.node, []).append(s)
 
-    def row(n: TraceNode) -> list[Any]:
+    def row(n: TraceNode, values: bool) -> list[Cell]:
         steps = by_node.get(n.id, [])
-        return [Text(n.name), Text("\n".join(local_text(r, s) for s in steps)),
-                *(Text(tangent_text(r, n, steps, name)) for name in r.tangent)]
+        return [[n.name], [local_text(r, s) for s in steps] or [""],
+                *([tangent_text(r, n, steps, name)] for name in r.tangent)]
 
-    return _fill(table, [n for n in r.nodes if n.op != "const"], max_rows, row, fancy)
+    blocks, _ = _table("Tangents", columns, [n for n in r.nodes if n.op != "const"], max_rows,
+                       row, room)
+    return blocks
 
 
 def tangent_text(r: TraceReport, n: TraceNode, steps: list[Step], name: str) -> str:
@@ -335,22 +379,65 @@ def tangent_text(r: TraceReport, n: TraceNode, steps: list[Step], name: str) -> 
     return f"{' + '.join(products)} = {show(t[n.id])}"
 
 
-def chain_table(r: TraceReport, fancy: bool, max_rows: int = MAX_ROWS) -> Any:
-    from rich.text import Text
-
-    table = _table("Chain rule", fancy)
-    table.add_column("gradient")
-    table.add_column("terms: what each use sends back")
-
+def chain_table(r: TraceReport, max_rows: int = MAX_ROWS, room: int = 100) -> list[Any]:
+    columns = [Column("gradient", gives="wrap"),
+               Column("terms: what each use sends back", gives="wrap", short="terms")]
     terms = MAX_TERMS if max_rows > 0 else 0
 
-    def row(c: ChainSum) -> list[Any]:
-        return [Text(chain_text(r, c, terms)), Text("\n".join(term_lines(r, c, terms)))]
+    def row(c: ChainSum, values: bool) -> list[Cell]:
+        return [[chain_text(r, c, terms)], term_lines(r, c, terms)]
 
-    return _fill(table, r.sums, max_rows, row, fancy)
+    blocks, _ = _table("Chain rule", columns, r.sums, max_rows, row, room)
+    return blocks
+
+
+# -- lines of text -----------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[^\W\d]\w*|.")
+_WORD = re.compile(r"( *)([^ ]+)")
+_MATRIX = "[⎡⎢⎣"  # how a row of matrix_lines begins
+
+
+def _lines(text: str, room: int) -> list[str]:
+    """Text as lines of at most room columns (see _wrap)."""
+    return [part for line in text.split("\n") for part in _wrap(line, room)]
+
+
+def _wrap(line: str, room: int) -> list[str]:
+    """One line as lines of at most room columns, broken between words (the lines after
+    the first indented two more), a word longer than a line between its tokens: never
+    inside a number or a name. Spaces at a break are dropped. A row of a matrix is never
+    broken (the table shows shapes instead where it does not fit)."""
+    if len(line) <= room or line[:1] in _MATRIX:
+        return [line]
+    body = line.lstrip(" ")
+    more = " " * (len(line) - len(body) + 2)
+    out: list[str] = []
+    current = line[:len(line) - len(body)]
+    for sep, word in _WORD.findall(body):
+        fresh = not current.strip()
+        if len(current) + (0 if fresh else len(sep)) + len(word) <= room:
+            current += word if fresh else sep + word
+            continue
+        if not fresh:
+            out.append(current)
+            current = more
+        if len(current) + len(word) <= room:
+            current += word
+            continue
+        for token in _TOKEN.findall(word):
+            if len(current) + len(token) > room and current.strip():
+                out.append(current)
+                current = more
+            current += token
+    out.append(current)
+    return out
 
 
 # -- the expression as a tree ------------------------------------------------------------------
+
+_FORK, _END, _DOWN, _NONE = "├── ", "└── ", "│   ", "    "  # rich's tree guides
+
 
 def node_label(r: TraceReport, n: TraceNode) -> str:
     """name = text  op  value 12  ∂e/∂b = 5 (the gradient only where one flows)."""
@@ -369,36 +456,53 @@ def node_label(r: TraceReport, n: TraceNode) -> str:
     return label
 
 
-def expression_tree(r: TraceReport, fancy: bool, max_nodes: int = MAX_ROWS,
-                    max_depth: int = MAX_DEPTH) -> Any:
-    """The output at the root, each node's inputs below it, max_depth levels deep. A node
-    used twice is drawn once; later uses say so. Built with a stack, so any depth works."""
-    from rich.text import Text
-    from rich.tree import Tree
-
+def expression_tree(r: TraceReport, max_nodes: int = MAX_ROWS, width: int = 100,
+                    max_depth: int = MAX_DEPTH) -> list[str]:
+    """The output at the root, each node's inputs below it, as deep as the page leaves room
+    for (at most max_depth levels). A node used twice is drawn once; later uses say so.
+    Built and drawn with stacks, so any depth works."""
+    max_depth = max(1, min(max_depth, (width - 32) // len(_FORK)))
     out = r.nodes[r.output]
-    root = Tree(Text(node_label(r, out)), guide_style="dim" if fancy else "")
+    labels = [node_label(r, out)]  # per entry of the tree; entry 0 the root
+    children: list[list[int]] = [[]]
+
+    def add(parent: int, label: str) -> int:
+        labels.append(label)
+        children.append([])
+        children[parent].append(len(labels) - 1)
+        return len(labels) - 1
+
     drawn = {out.id}
-    stack = [(a, root, 1) for a in out.inputs[::-1]]
+    stack = [(a, 0, 1) for a in out.inputs[::-1]]
     count = 1
     while stack:
         if max_nodes > 0 and count >= max_nodes:
-            root.add(Text(f"… the tree stops after {count:,} nodes; --max-rows 0 draws all",
-                          style="italic" if fancy else ""))
+            add(0, f"… the tree stops after {count:,} nodes; --max-rows 0 draws all")
             break
         i, parent, depth = stack.pop()
         n = r.nodes[i]
         count += 1
         if i in drawn and n.inputs:
-            parent.add(Text(f"{n.name} (drawn above)"))
+            add(parent, f"{n.name} (drawn above)")
             continue
         drawn.add(i)
-        branch = parent.add(Text(node_label(r, n)))
+        entry = add(parent, node_label(r, n))
         if n.inputs and depth >= max_depth:
-            branch.add(Text(f"… inputs deeper than {max_depth} levels not drawn"))
+            add(entry, f"… inputs deeper than {max_depth} levels not drawn")
         elif n.inputs:
-            stack.extend((a, branch, depth + 1) for a in n.inputs[::-1])
-    return root
+            stack.extend((a, entry, depth + 1) for a in n.inputs[::-1])
+    lines: list[str] = []
+    todo = [(0, "", "", "")]  # entry, its guide, the guide of its label's further lines, the
+    # guides above its children
+    while todo:
+        entry, guide, further, above = todo.pop()
+        first, *rest = _wrap(labels[entry], width - len(guide))
+        lines += [guide + first, *(further + line for line in rest)]
+        kids = children[entry]
+        todo += [(k, above + (_END if last else _FORK), above + (_NONE if last else _DOWN),
+                  above + (_NONE if last else _DOWN))
+                 for k, last in ((k, n == len(kids) - 1) for n, k in enumerate(kids))][::-1]
+    return lines
 
 
 # -- JSON and plain text -----------------------------------------------------------------

@@ -5,7 +5,6 @@ values too when they are small (render/matrix.py); JSON writes them as grad does
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -14,7 +13,7 @@ from . import source_text
 from .grad import grad_json, reduction_note
 from .matrix import SMALL_SIDE, is_array, is_small, matrix_lines, shape_text, to_json
 from .numbers import exact, human
-from .table import Table
+from .table import Table, wrap
 
 MAX_ROWS = 200  # default --max-rows: rows per table; 0 shows all
 MAX_DEPTH = 12  # levels of the --graph tree; deeper levels are summarised
@@ -393,8 +392,6 @@ def chain_table(r: TraceReport, max_rows: int = MAX_ROWS, room: int = 100) -> li
 
 # -- lines of text -----------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[^\W\d]\w*|.")
-_WORD = re.compile(r"( *)([^ ]+)")
 _MATRIX = "[⎡⎢⎣"  # how a row of matrix_lines begins
 
 
@@ -404,34 +401,10 @@ def _lines(text: str, room: int) -> list[str]:
 
 
 def _wrap(line: str, room: int) -> list[str]:
-    """One line as lines of at most room columns, broken between words (the lines after
-    the first indented two more), a word longer than a line between its tokens: never
-    inside a number or a name. Spaces at a break are dropped. A row of a matrix is never
-    broken (the table shows shapes instead where it does not fit)."""
-    if len(line) <= room or line[:1] in _MATRIX:
-        return [line]
-    body = line.lstrip(" ")
-    more = " " * (len(line) - len(body) + 2)
-    out: list[str] = []
-    current = line[:len(line) - len(body)]
-    for sep, word in _WORD.findall(body):
-        fresh = not current.strip()
-        if len(current) + (0 if fresh else len(sep)) + len(word) <= room:
-            current += word if fresh else sep + word
-            continue
-        if not fresh:
-            out.append(current)
-            current = more
-        if len(current) + len(word) <= room:
-            current += word
-            continue
-        for token in _TOKEN.findall(word):
-            if len(current) + len(token) > room and current.strip():
-                out.append(current)
-                current = more
-            current += token
-    out.append(current)
-    return out
+    """render/table.wrap (between words, a long word after an operator: never inside a
+    number or a name), but a row of a matrix is never broken (the table shows shapes
+    instead where it does not fit)."""
+    return [line] if line[:1] in _MATRIX else wrap(line, room)
 
 
 # -- the expression as a tree ------------------------------------------------------------------

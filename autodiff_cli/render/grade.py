@@ -14,7 +14,7 @@ from ..grade import ClassReport, Graded, QuestionStats, StudentResult
 from ..words import mixed_symbol, partial_symbol
 from . import source_text
 from .numbers import exact, human
-from .table import Table, to_rich
+from .table import Block, Table
 
 GIVEN_LIMIT = 200  # characters of a given answer a report repeats
 
@@ -176,12 +176,9 @@ def summary_line(r: ClassReport) -> str:
     return f"{len(r.students)} students, {r.lines} lines read; {tail}"
 
 
-def grade_table(r: ClassReport, fancy: bool) -> Any:
+def grade_table(r: ClassReport, fancy: bool = False) -> list[Block]:
     """Students (score and points per problem), then the class: each question's success
     rate and most common wrong answers, then the issues."""
-    from rich.console import Group
-    from rich.text import Text
-
     ids = [p.id for p in r.problems]
     rows = []
     for s in r.students:
@@ -203,19 +200,17 @@ def grade_table(r: ClassReport, fancy: bool) -> Any:
         [(q.problem, answer_symbol(q.question.kind, q.question.names, outputs.get(q.problem, "")),
           f"{q.correct}/{q.students}", f"{100 * q.rate:.0f}%",
           ", ".join(f"{_wrong_text(x)} ({n}x)" for x, n in q.wrong)) for q in r.questions],
-        pad_edge=False)
+        pad_edge=False, key=2)
     problems = Table(("problem", "title", "rate"), ("left", "left", "right"),
                      [(p.id, p.title, f"{100 * r.problem_rate(p.id):.0f}%") for p in r.problems],
                      pad_edge=False)
-    parts: list[Any] = [to_rich(students, fancy), Text(""), to_rich(problems, fancy), Text(""),
-                        to_rich(questions, fancy), Text("")]
+    parts: list[Block] = [students, "", problems, "", questions, ""]
     if r.issues:
-        parts += [Text(f"line {i.line}: {source_text(i.message, 200)}" if i.line else
-                       source_text(i.message, 200)) for i in r.issues[:20]]
+        parts += [f"line {i.line}: {source_text(i.message, 200)}" if i.line else
+                  source_text(i.message, 200) for i in r.issues[:20]]
         if len(r.issues) > 20:
-            parts.append(Text(f"... and {len(r.issues) - 20} more"))
-    parts += [Text(summary_line(r)), Text(tolerance_text(r))]
-    return Group(*parts)
+            parts.append(f"... and {len(r.issues) - 20} more")
+    return [*parts, summary_line(r), tolerance_text(r)]
 
 
 def _wrong_text(x: float | str) -> str:

@@ -4,9 +4,9 @@ file, without importing rich (which costs more start-up than the whole computati
 gives the same blocks to rich for a terminal, with box art and colour.
 
 Nothing is ever cut or split: a table wider than the page is cut into column groups (the
-first column repeated in each), and where one column beside the first does not fit, each row
-becomes a small table of its own (header, cell); prose wraps between words, a program
-between its statements. No line ends in a space."""
+columns that name a row repeated in each), and where one column beside them does not fit,
+each row becomes a list of its own (header, cell); prose wraps between words, a program
+between its statements, a long expression after an operator. No line ends in a space."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ class Table(NamedTuple):  # not a dataclass: making one costs start-up time
     caption: str = ""
     above: tuple[str, ...] = ()  # lines of text printed before the table
     pad_edge: bool = True  # a space before the first column and after the last
+    key: int = 1  # leading columns that name a row: repeated beside each column group
 
 
 class Prose(NamedTuple):
@@ -178,20 +179,21 @@ def fit(t: Table, width: int) -> list[Table | Prose]:
         return [t]
     if t.pad_edge:  # first give up the margins
         return fit(t._replace(pad_edge=False), width)
-    if len(t.headers) < 2:
+    key = list(range(min(t.key, len(t.headers) - 1)))
+    if not key:
         return [t]
-    columns = list(range(1, len(t.headers)))
+    columns = list(range(len(key), len(t.headers)))
     groups: list[list[int]] = []
     for j in columns:
-        trial = [0, *(groups[-1][1:] if groups else []), j]
+        trial = [*key, *(groups[-1][len(key):] if groups else []), j]
         if groups and table_width(_columns(t, trial)) <= width:
             groups[-1].append(j)
         else:
-            groups.append([0, j])
+            groups.append([*key, j])
     if any(table_width(_columns(t, g)) > width for g in groups):
         return _records(t)
     size = -(-len(columns) // len(groups))  # as many columns in each group as can be
-    even = [[0, *columns[i:i + size]] for i in range(0, len(columns), size)]
+    even = [[*key, *columns[i:i + size]] for i in range(0, len(columns), size)]
     if len(even) == len(groups) and all(table_width(_columns(t, g)) <= width for g in even):
         groups = even
     out: list[Table | Prose] = []

@@ -40,14 +40,22 @@ def format_error(err: AutodiffError) -> str:
     blocks = [_problem(err.source, p, located=i == 0 and err.says_where)
               for i, p in enumerate(err.problems)]
     if err.hint:
-        blocks.append(f"hint: {printable(err.hint)}")
+        blocks.append(_hint(err.hint))
     return "\n".join(blocks)
+
+
+def _hint(hint: str) -> str:
+    """A hint is prose: wrapped between words at the page's width (COLUMNS)."""
+    from . import _width
+    from .table import wrap
+
+    return "\n".join(wrap(f"hint: {printable(hint)}", _width()))
 
 
 def format_warning(warning: AutodiffWarning) -> str:
     shown = _problem(warning.source, Problem(warning.message, warning.span), False,
                      "warning")
-    return shown + (f"\nhint: {printable(warning.hint)}" if warning.hint else "")
+    return shown + (f"\n{_hint(warning.hint)}" if warning.hint else "")
 
 
 def _problem(source: str, problem: Problem, located: bool, label: str = "error") -> str:

@@ -487,3 +487,19 @@ def test_tables_never_show_minus_zero() -> None:
     r = trace("x - relu(-x)", x=1)
     texts = [product_text(r, s) for s in r.steps] + [chain_text(r, c) for c in r.sums]
     assert "-1 * 0 = 0" in texts and not any("-0" in t.replace("-0.", "") for t in texts)
+
+
+def test_a_local_derivative_that_is_not_finite_is_explained() -> None:
+    """d sqrt(b)/db is nan at b = 0; the gradient it meets is 0 and the use sends back 0:
+    the table says why 0 * nan is 0 here."""
+    from typer.testing import CliRunner
+
+    from autodiff_cli.cli import app
+
+    r = CliRunner().invoke(app, ["trace", "a*sqrt(b)", "--at", "a=0,b=0"],
+                           env={"COLUMNS": "100", "NO_COLOR": "1"})
+    assert r.exit_code == 0, r.output
+    assert "0 * nan = 0" in r.stdout and "a zero factor wins" in r.stdout
+    plain = CliRunner().invoke(app, ["trace", "(a+b)*(b+1)", "--at", "a=3,b=2"],
+                               env={"COLUMNS": "100", "NO_COLOR": "1"})
+    assert "zero factor" not in plain.stdout

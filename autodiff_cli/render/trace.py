@@ -5,6 +5,7 @@ values too when they are small (render/matrix.py); JSON writes them as grad does
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -331,6 +332,10 @@ def backward_table(r: TraceReport, max_rows: int = MAX_ROWS, room: int = 100) ->
         blocks += _lines(f"vjp: a vector-Jacobian product ({', '.join(vjps)}): no "
                          "element-wise local derivative;\neach input receives the rule "
                          "shown, applied to the node's gradient", room)
+    if any(isinstance(s.local, float) and not math.isfinite(s.local) for s in r.steps):
+        blocks += _lines("nan, inf: a local derivative that is not finite here (an infinite "
+                         "slope, sqrt at 0); the gradient it meets is 0, and a zero factor "
+                         "wins: the use sends back 0", room)
     return blocks
 
 

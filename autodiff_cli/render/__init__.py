@@ -36,18 +36,14 @@ def emit(report: Any, fmt: Format, *, as_json: Callable[[Any], Any],
 
 def print_table(report: Any, out: TextIO) -> None:
     """A report as render/table.py's blocks (a Table, Prose, a str, or a list of them),
-    laid out without rich for a pipe or a file and by rich for a terminal; or any rich
-    renderable."""
-    from .table import Prose, Table, lay_out, to_rich
+    laid out without rich for a pipe or a file and by rich for a terminal."""
+    from .table import lay_out, to_rich
 
-    if isinstance(report, (Table, Prose, str, list)):
-        if not out.isatty():
-            encoding = None if encodes_unicode(out) else \
-                getattr(out, "encoding", None) or "ascii"
-            write(lay_out(report, _width(), encoding), out)
-            return
-        report = to_rich(report, fancy(out), _terminal_width())
-    print_rich(report, out)
+    if out.isatty():
+        print_rich(to_rich(report, fancy(out), _terminal_width()), out)
+        return
+    encoding = None if encodes_unicode(out) else getattr(out, "encoding", None) or "ascii"
+    write(lay_out(report, _width(), encoding), out)
 
 
 def _terminal_width() -> int:
@@ -64,19 +60,12 @@ def page_width(out: TextIO | None = None) -> int:
 
 
 def print_rich(renderable: Any, out: TextIO) -> None:
+    """A rich renderable to a terminal (print_table lays out everything else)."""
     from rich.console import Console
 
     safe_for_terminal(renderable, None if encodes_unicode(out) else
                       getattr(out, "encoding", None) or "ascii")
     color = fancy(out)
-    if not out.isatty():  # rich pads lines to the table's width: no line ends in a space
-        import io
-
-        page = io.StringIO()
-        Console(file=page, no_color=True, color_system=None, highlight=False, emoji=False,
-                markup=False, width=_width()).print(renderable)
-        write("".join(line.rstrip() + "\n" for line in page.getvalue().splitlines()), out)
-        return
     file: Any = out if encodes_unicode(out) else _Encodable(out)
     console = Console(file=file,
                       no_color=not color, color_system="auto" if color else None,
@@ -221,7 +210,8 @@ ASCII = str.maketrans({
     "∂": "d", "…": "...", "⋮": ":", "⋯": "...", "⋱": "\\", "·": "*", "→": "->", "←": "<-",
     "✓": "ok", "✗": "x", "≤": "<=", "≥": ">=", "−": "-", "—": "-", "–": "-", "⁰": "^0",
     "¹": "^1", "²": "^2", "³": "^3", "⁴": "^4", "⁵": "^5", "⁶": "^6", "⁷": "^7", "⁸": "^8",
-    "⁹": "^9", "▁": "_", "▂": ".", "▃": "-", "▄": "~", "▅": "=", "▆": "+", "▇": "*", "█": "#",
+    "⁹": "^9", "⎡": "[", "⎢": "[", "⎣": "[", "⎤": "]", "⎥": "]", "⎦": "]", "ᵀ": "^T",
+    "▁": "_", "▂": ".", "▃": "-", "▄": "~", "▅": "=", "▆": "+", "▇": "*", "█": "#",
 })
 
 

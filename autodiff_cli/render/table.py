@@ -72,12 +72,17 @@ def lay_out(report: Block | Sequence[Block], width: int, encoding: str | None = 
 
     lines: list[str] = []
     for block in blocks_of(report):
-        if isinstance(block, Table):
+        if isinstance(block, Table):  # cleaned first: widths are measured on what is shown
+            block = block._replace(
+                headers=tuple(map(clean, block.headers)),
+                rows=[tuple(map(clean, row)) for row in block.rows],
+                title=clean(block.title), caption=clean(block.caption),
+                above=tuple(map(clean, block.above)))
             for part in fit(block, width):
                 if isinstance(part, Prose):
-                    lines += wrap(clean(part.text), width, part.wrap)
+                    lines += wrap(part.text, width, part.wrap)
                 else:
-                    lines += _table_lines(part, width, clean)
+                    lines += _table_lines(part, width)
         else:
             prose = block if isinstance(block, Prose) else Prose(block)
             for line in printable(prose.text, newlines=True).split("\n"):
@@ -133,23 +138,21 @@ def _pieces(text: str, room: int) -> list[str]:
     return [p for p in out if p]
 
 
-def _table_lines(t: Table, width: int, clean: Any) -> list[str]:
-    headers = [clean(h) for h in t.headers]
-    rows = [[clean(c) for c in row] for row in t.rows]
+def _table_lines(t: Table, width: int) -> list[str]:
     widths = _widths(t)
     left = [" "] * len(widths)
     right = [" "] * len(widths)
     if not t.pad_edge:
         left[0] = right[-1] = ""
-    lines = [*(line for text in t.above for line in wrap(clean(text), width))]
+    lines = [*(line for text in t.above for line in wrap(text, width))]
     if t.title:
-        lines += wrap(clean(t.title), width)
-    for row in (headers, *rows):
+        lines += wrap(t.title, width)
+    for row in (t.headers, *t.rows):
         lines.append("".join(
             a + _pad(cell.rstrip() if j == "right" else cell, w, j) + b
             for cell, w, j, a, b in zip(row, widths, t.justify, left, right, strict=True)))
     if t.caption:
-        lines += wrap(clean(t.caption), width)
+        lines += wrap(t.caption, width)
     return lines
 
 
@@ -173,8 +176,8 @@ def table_width(t: Table) -> int:
 # -- tables wider than the page -------------------------------------------------------------
 
 def fit(t: Table, width: int) -> list[Table | Prose]:
-    """The table as it fits `width`: itself, or its columns in groups beside its first
-    column, or (where not even one column fits beside the first) a small table per row."""
+    """The table as it fits `width`: itself, or its columns in groups beside its key
+    columns, or (where not even one column fits beside them) a list per row."""
     if table_width(t) <= width:
         return [t]
     if t.pad_edge:  # first give up the margins
